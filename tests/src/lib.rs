@@ -1,0 +1,190 @@
+//! The harness of the shared integration suite.
+//!
+//! Every check in `tests/` runs against each part it is marked for: the
+//! [`check!`] macro turns one check into a `#[test]` per part, so a later
+//! part only adds itself to a mark. The harness starts a part in-process
+//! on port 0 ([`start`]) or as its real binary ([`Binary`]), and
+//! [`client`] speaks raw bytes to it, as `nc` would.
+
+pub mod client;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The parts a check can be marked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// `part1-hello`: one client at a time, one read, then close.
+    Part1,
+}
+
+impl Part {
+    /// The name of the part's main binary.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Part::Part1 => "part1-hello",
+        }
+    }
+}
+
+/// How a test wants the server set up; each part uses what it has.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long the server waits for a silent client.
+    pub read_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            read_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A part serving in-process on a free port; dropping it stops it.
+pub struct TestServer {
+    addr: SocketAddr,
+    /// The part's own handle; dropping it stops the server.
+    _handle: Box<dyn Send>,
+}
+
+impl TestServer {
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// Starts `part` in-process on 127.0.0.1, port 0.
+pub fn start(part: Part, options: &Options) -> TestServer {
+    match part {
+        Part::Part1 => {
+            let config = part1_hello::Config {
+                read_timeout: options.read_timeout,
+                echo_requests: false,
+            };
+            let server = part1_hello::Server::bind("127.0.0.1:0", config)
+                .expect("bind 127.0.0.1:0");
+            let handle = server.spawn().expect("spawn server thread");
+            TestServer {
+                addr: handle.addr(),
+                _handle: Box::new(handle),
+            }
+        }
+    }
+}
+
+/// Defines one check and a `#[test]` for every part it is marked with.
+///
+/// ```ignore
+/// check!(hello_body, [Part1], |s| { /* s: &TestServer */ });
+/// check!(silent, [Part1], options(short_timeout()), |s| { ... });
+/// ```
+///
+/// Each check becomes a module holding one test per part, named
+/// `check::part1`, so `cargo test hello_body` runs it everywhere.
+#[macro_export]
+macro_rules! check {
+    ($name:ident, [$($part:ident),+ $(,)?], options($opts:expr), $body:expr) => {
+        #[allow(non_snake_case)]
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $part() {
+                    let options: $crate::Options = $opts;
+                    let server = $crate::start($crate::Part::$part, &options);
+                    let check: fn(&$crate::TestServer) = $body;
+                    check(&server);
+                }
+            )+
+        }
+    };
+    ($name:ident, [$($part:ident),+ $(,)?], $body:expr) => {
+        $crate::check!($name, [$($part),+], options(Default::default()), $body);
+    };
+}
+
+/// A part running as its real binary, as a reader runs it.
+pub struct Binary {
+    child: Child,
+    addr: SocketAddr,
+    /// The first line it printed on stdout.
+    pub serving_line: String,
+}
+
+impl Binary {
+    /// Runs `name --port 0 args…` and waits for its serving line.
+    pub fn spawn(name: &str, args: &[&str]) -> Binary {
+        let mut child = Command::new(binary_path(name))
+            .args(["--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        // The child prints its serving line right after binding; if it
+        // dies instead, read_line returns 0 and we fail below.
+        stdout.read_line(&mut line).expect("read serving line");
+        // Keep draining its log so the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            std::io::copy(&mut stdout, &mut std::io::sink())
+        });
+        let addr = parse_serving_line(&line)
+            .unwrap_or_else(|| panic!("{name} printed {line:?}"));
+        Binary {
+            child,
+            addr,
+            serving_line: line.trim_end().to_string(),
+        }
+    }
+
+    /// Where the binary listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in `Serving HTTP on http://HOST:PORT/ ...`.
+pub fn parse_serving_line(line: &str) -> Option<SocketAddr> {
+    let rest = line.strip_prefix("Serving HTTP on http://")?;
+    let (addr, tail) = rest.split_once('/')?;
+    if tail.trim_end() != " ..." {
+        return None;
+    }
+    addr.parse().ok()
+}
+
+/// The path of a workspace binary, built by `cargo test --workspace`
+/// because each part has integration tests of its own.
+pub fn binary_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/debug/deps/this-test → target/debug/<name>
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary lives in target/<profile>/deps");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build`)",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,111 @@
+//! Checks every part passes: the Hello, World! contract and surviving
+//! clients that misbehave.
+
+use std::io::Write;
+use std::net::Shutdown;
+use std::thread;
+use std::time::Duration;
+
+use tests::client::{self, parse_response};
+use tests::{Binary, Options, Part, check};
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// The response to `GET /`, parsed, with framing checked.
+fn get_hello(addr: std::net::SocketAddr) -> client::Response {
+    let raw = client::exchange(addr, GET);
+    let response = parse_response(&raw)
+        .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&raw)));
+    let length = response.header("Content-Length").expect("Content-Length");
+    assert_eq!(length, response.body.len().to_string(), "framing");
+    response
+}
+
+fn short_timeout() -> Options {
+    Options {
+        read_timeout: Duration::from_millis(300),
+    }
+}
+
+check!(status_line_and_headers, [Part1], |s| {
+    let r = get_hello(s.addr());
+    assert_eq!((r.version.as_str(), r.status), ("HTTP/1.1", 200));
+    assert_eq!(r.reason, "OK");
+    assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
+});
+
+check!(hello_body, [Part1], |s| {
+    assert_eq!(get_hello(s.addr()).body, b"Hello, World!\n");
+});
+
+check!(two_hundred_sequential_connections, [Part1], |s| {
+    for i in 0..200 {
+        let r = get_hello(s.addr());
+        assert_eq!(r.status, 200, "connection {i}");
+    }
+});
+
+check!(
+    silent_client_is_dropped,
+    [Part1],
+    options(short_timeout()),
+    |s| {
+        // Connects and says nothing: the server must not wait forever.
+        let _silent = client::connect(s.addr());
+        let r = get_hello(s.addr());
+        assert_eq!(r.status, 200);
+    }
+);
+
+check!(reset_mid_request_is_survived, [Part1], |s| {
+    for _ in 0..5 {
+        let mut stream = client::connect(s.addr());
+        stream.write_all(b"GET / HTTP/1.1\r\nHo").expect("send");
+        client::reset(stream);
+    }
+    assert_eq!(get_hello(s.addr()).status, 200);
+});
+
+check!(
+    half_sent_request_then_close,
+    [Part1],
+    options(short_timeout()),
+    |s| {
+        let mut stream = client::connect(s.addr());
+        stream.write_all(b"GET / HT").expect("send");
+        stream.shutdown(Shutdown::Write).expect("half-close");
+        // Whatever the part answers, it must close and then serve others.
+        let _ = client::read_to_close(&mut stream);
+        assert_eq!(get_hello(s.addr()).status, 200);
+    }
+);
+
+check!(telnet_lines_with_crlf, [Part1], |s| {
+    // telnet sends each line as it is typed, with CRLF.
+    let mut stream = client::connect(s.addr());
+    for line in ["GET / HTTP/1.1\r\n", "Host: localhost\r\n", "\r\n"] {
+        // Ignore errors: part 1 answers after the first line and closes.
+        let _ = stream.write_all(line.as_bytes());
+        thread::sleep(Duration::from_millis(20));
+    }
+    let raw = client::read_to_close(&mut stream).expect("read");
+    let r = parse_response(&raw).expect("a response");
+    assert_eq!(r.status, 200);
+});
+
+check!(nc_bare_lf, [Part1], |s| {
+    let raw = client::exchange(s.addr(), b"GET / HTTP/1.1\nHost: x\n\n");
+    let r = parse_response(&raw).expect("a response");
+    assert_eq!(r.status, 200);
+});
+
+#[test]
+fn part1_binary_serves_hello() {
+    let server = Binary::spawn(Part::Part1.binary(), &[]);
+    assert!(
+        server
+            .serving_line
+            .starts_with("Serving HTTP on http://127.0.0.1:")
+    );
+    assert_eq!(get_hello(server.addr()).body, b"Hello, World!\n");
+}
