@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the message layer (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The apps that ship with the gateway, each in its own file.

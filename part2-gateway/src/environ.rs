@@ -1,0 +1,288 @@
+//! The environ: what the server tells the app about a request.
+//!
+//! Like WSGI's `environ` dict, it holds the CGI/1.1 meta-variables of
+//! RFC 3875 §4.1 (`REQUEST_METHOD`, `PATH_INFO`, `HTTP_HOST` …) and the
+//! request body as an input stream (`wsgi.input`). The CGI app hands the
+//! same variables to a script as its environment.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+
+use crate::request::RequestHead;
+
+/// Facts about the server side of a connection, for the environ.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// The name used when the request has no `Host` (our bound address).
+    pub server_name: String,
+    /// The port we listen on.
+    pub server_port: u16,
+    /// The client's address.
+    pub remote_addr: SocketAddr,
+}
+
+impl ServerInfo {
+    /// Facts for a connection accepted on `local` from `remote`.
+    pub fn new(local: SocketAddr, remote: SocketAddr) -> Self {
+        ServerInfo {
+            server_name: local.ip().to_string(),
+            server_port: local.port(),
+            remote_addr: remote,
+        }
+    }
+}
+
+/// `SERVER_SOFTWARE`, and the `Server` header every response carries.
+pub const SERVER_SOFTWARE: &str =
+    concat!("socket-to-server/", env!("CARGO_PKG_VERSION"));
+
+// ANCHOR: environ
+/// The request as the app sees it: CGI meta-variables and the body.
+pub struct Environ<'a> {
+    vars: BTreeMap<String, String>,
+    /// `wsgi.input`: the request body, decoded (no chunk framing).
+    input: Box<dyn Read + Send + 'a>,
+}
+// ANCHOR_END: environ
+
+impl<'a> Environ<'a> {
+    /// An environ from variables and a body stream.
+    pub fn new(
+        vars: BTreeMap<String, String>,
+        input: impl Read + Send + 'a,
+    ) -> Self {
+        Environ {
+            vars,
+            input: Box::new(input),
+        }
+    }
+
+    /// The environ for a parsed request (see [`cgi_vars`]).
+    pub fn from_request(
+        head: &RequestHead,
+        info: &ServerInfo,
+        input: impl Read + Send + 'a,
+    ) -> Self {
+        Environ::new(cgi_vars(head, info), input)
+    }
+
+    /// A variable, e.g. `environ.get("PATH_INFO")`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str)
+    }
+
+    /// Sets a variable (middleware such as the URL map rewrites some).
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.vars.insert(key.to_string(), value.into());
+    }
+
+    /// All variables, sorted by name.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
+    /// The body stream; reading it may send `100 Continue` first.
+    pub fn input(&mut self) -> &mut (dyn Read + Send + 'a) {
+        &mut *self.input
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub fn read_body(&mut self, limit: u64) -> io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        (&mut self.input).take(limit + 1).read_to_end(&mut body)?;
+        if body.len() as u64 > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request body over the app's limit",
+            ));
+        }
+        Ok(body)
+    }
+
+    /// `REQUEST_METHOD`.
+    pub fn method(&self) -> &str {
+        self.get("REQUEST_METHOD").unwrap_or("GET")
+    }
+
+    /// `PATH_INFO`: the path below the app's mount point, decoded.
+    pub fn path_info(&self) -> &str {
+        self.get("PATH_INFO").unwrap_or("")
+    }
+
+    /// `QUERY_STRING`, as sent (still percent-encoded).
+    pub fn query_string(&self) -> &str {
+        self.get("QUERY_STRING").unwrap_or("")
+    }
+
+    /// The first value of `name` in the query string, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_string().split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key) == name).then(|| percent_decode(value))
+        })
+    }
+
+    /// An environ for `method target` with no body, for tests and docs.
+    pub fn for_test(method: &str, target: &str) -> Environ<'static> {
+        let head = RequestHead {
+            method: method.to_string(),
+            target: target.to_string(),
+            version: crate::request::Version::Http11,
+            headers: vec![("Host".into(), "localhost".into())],
+            framing: crate::request::Framing::None,
+            keep_alive: true,
+            expect_continue: false,
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8888));
+        Environ::from_request(&head, &ServerInfo::new(addr, addr), io::empty())
+    }
+}
+
+// ANCHOR: cgi-vars
+/// The CGI/1.1 meta-variables of a request (RFC 3875 §4.1).
+pub fn cgi_vars(
+    head: &RequestHead,
+    info: &ServerInfo,
+) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        vars.insert(k.to_string(), v);
+    };
+    let (path, query) = split_target(&head.target);
+    set("GATEWAY_INTERFACE", "CGI/1.1".into());
+    set("SERVER_SOFTWARE", SERVER_SOFTWARE.into());
+    set("SERVER_PROTOCOL", head.version.as_str().into());
+    set("REQUEST_METHOD", head.method.clone());
+    set("REQUEST_URI", head.target.clone());
+    set("SCRIPT_NAME", String::new());
+    set("PATH_INFO", percent_decode(path));
+    set("QUERY_STRING", query.to_string());
+    set("SERVER_NAME", server_name(head, info));
+    set("SERVER_PORT", info.server_port.to_string());
+    set("REMOTE_ADDR", info.remote_addr.ip().to_string());
+    set("REMOTE_PORT", info.remote_addr.port().to_string());
+    if let Some(kind) = head.header("Content-Type") {
+        set("CONTENT_TYPE", kind.to_string());
+    }
+    if let crate::request::Framing::Length(n) = head.framing {
+        set("CONTENT_LENGTH", n.to_string());
+    }
+    for (name, value) in &head.headers {
+        // A header named with `_` could pose as another once `-` becomes
+        // `_` (`Content_Type` vs `Content-Type`); like nginx, drop it.
+        if name.contains('_') {
+            continue;
+        }
+        let key =
+            format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        if key == "HTTP_CONTENT_TYPE" || key == "HTTP_CONTENT_LENGTH" {
+            continue;
+        }
+        vars.entry(key)
+            .and_modify(|v: &mut String| {
+                v.push_str(", ");
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.clone());
+    }
+    vars
+}
+// ANCHOR_END: cgi-vars
+
+/// Splits a request target into its path and query. An absolute-form
+/// target (`http://host/p?q`, sent to proxies) gives its path too; `*`
+/// (for `OPTIONS *`) gives an empty path.
+pub fn split_target(target: &str) -> (&str, &str) {
+    let mut rest = target;
+    for scheme in ["http://", "https://"] {
+        if let Some(after) = strip_prefix_ignore_case(target, scheme) {
+            rest = after.find('/').map_or("/", |i| &after[i..]);
+        }
+    }
+    if rest == "*" {
+        return ("", "");
+    }
+    let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
+    rest.split_once('?').unwrap_or((rest, ""))
+}
+
+fn strip_prefix_ignore_case<'t>(
+    text: &'t str,
+    prefix: &str,
+) -> Option<&'t str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// `SERVER_NAME`: the `Host` header without its port, else our address.
+fn server_name(head: &RequestHead, info: &ServerInfo) -> String {
+    let Some(host) = head.header("Host").filter(|h| !h.is_empty()) else {
+        return info.server_name.clone();
+    };
+    if host.starts_with('[') {
+        // [::1]:8888
+        return host.split_once(']').map_or(host, |(h, _)| h).to_string() + "]";
+    }
+    host.split(':').next().unwrap_or(host).to_string()
+}
+
+/// Decodes `%XX` escapes; invalid escapes stay as they are, bytes that
+/// are not UTF-8 become U+FFFD.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split() {
+        assert_eq!(split_target("/a/b?x=1&y"), ("/a/b", "x=1&y"));
+        assert_eq!(split_target("/"), ("/", ""));
+        assert_eq!(split_target("http://example.com/p?q"), ("/p", "q"));
+        assert_eq!(split_target("HTTP://example.com"), ("/", ""));
+        assert_eq!(split_target("*"), ("", ""));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("/a%20b"), "/a b");
+        assert_eq!(percent_decode("%2e%2E/x"), "../x");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%41"), "A");
+    }
+
+    #[test]
+    fn meta_variables() {
+        let mut env = Environ::for_test("POST", "/echo/x%20y?a=1&b=two%21");
+        assert_eq!(env.method(), "POST");
+        assert_eq!(env.path_info(), "/echo/x y");
+        assert_eq!(env.query_string(), "a=1&b=two%21");
+        assert_eq!(env.query_param("b").as_deref(), Some("two!"));
+        assert_eq!(env.query_param("c"), None);
+        assert_eq!(env.get("HTTP_HOST"), Some("localhost"));
+        assert_eq!(env.get("SERVER_NAME"), Some("localhost"));
+        assert_eq!(env.get("SERVER_PORT"), Some("8888"));
+        assert_eq!(env.get("GATEWAY_INTERFACE"), Some("CGI/1.1"));
+        assert_eq!(env.read_body(10).unwrap(), b"");
+    }
+}

@@ -1,0 +1,229 @@
+//! One request's response, produced piece by piece.
+//!
+//! Every server of the book runs an app the same way: call it, check what
+//! it said, choose the framing, then pull the body and encode it. Only
+//! *when* the bytes are written differs: the blocking server writes them
+//! at once, the event loop of part 3 when the socket is writable, the
+//! workers of part 4 hand them to the loop. So that logic lives here, with
+//! no socket in sight.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::environ::Environ;
+use crate::error::{HttpError, reason};
+use crate::gateway::{App, Body, StartResponse, is_server_owned};
+use crate::response::{
+    BodyEncoder, OutFraming, Plan, RequestFacts, write_error, write_head,
+};
+
+/// A response being produced: its head, then its body, as bytes to write.
+pub struct Exchange {
+    /// The encoded head, until the first [`fill`](Exchange::fill).
+    head: Vec<u8>,
+    body: Option<Body>,
+    encoder: BodyEncoder,
+    plan: Plan,
+    status: u16,
+    body_bytes: u64,
+    /// Why the response went wrong after it started, for the log.
+    problem: Option<String>,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("status", &self.status)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+// ANCHOR: respond
+/// Runs `app` for one request and returns the response to write.
+///
+/// An app that panics, forgets `start_response` or gives a malformed
+/// status gets its client a 500, not a dead server.
+pub fn respond(
+    app: &dyn App,
+    environ: &mut Environ<'_>,
+    request: RequestFacts,
+) -> Exchange {
+    let mut start_response = StartResponse::new();
+    let called = panic::catch_unwind(AssertUnwindSafe(|| {
+        app.handle(environ, &mut start_response)
+    }));
+    let body = match called {
+        Ok(body) => body,
+        Err(_) => return Exchange::internal_error(request, "the app panicked"),
+    };
+    let Some((status, reason)) = start_response.parsed_status() else {
+        let problem = match start_response.status() {
+            None => "the app did not call start_response",
+            Some(_) => "the app gave a malformed status",
+        };
+        return Exchange::internal_error(request, problem);
+    };
+    // The app may declare a length; otherwise a body in memory has one.
+    let declared = start_response.header("Content-Length");
+    let body_len = match declared.map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return Exchange::internal_error(request, "bad Content-Length");
+        }
+        None => body.known_len(),
+    };
+    let headers: Vec<(String, String)> = start_response
+        .headers()
+        .iter()
+        .filter(|(n, _)| {
+            !is_server_owned(n) && !n.eq_ignore_ascii_case("content-length")
+        })
+        .cloned()
+        .collect();
+    let mut head = Vec::with_capacity(256);
+    let plan =
+        write_head(&mut head, &request, status, reason, &headers, body_len);
+    Exchange::new(head, body, plan, status)
+}
+// ANCHOR_END: respond
+
+impl Exchange {
+    fn new(head: Vec<u8>, body: Body, plan: Plan, status: u16) -> Self {
+        let body = match plan.framing {
+            // HEAD, 1xx, 204, 304: whatever the app returned is dropped
+            // unread, as WSGI servers `close()` an unused iterable.
+            OutFraming::NoBody => None,
+            _ => Some(body),
+        };
+        Exchange {
+            head,
+            body,
+            encoder: BodyEncoder::new(&plan),
+            plan,
+            status,
+            body_bytes: 0,
+            problem: None,
+        }
+    }
+
+    /// A complete error response for a request refused by the server,
+    /// e.g. 400 for a malformed head. The connection closes after it.
+    pub fn error(error: &HttpError) -> Self {
+        let mut head = Vec::with_capacity(256);
+        write_error(&mut head, error);
+        let plan = Plan {
+            framing: OutFraming::NoBody,
+            keep_alive: false,
+        };
+        let mut exchange = Exchange::new(head, Body::Empty, plan, error.status);
+        exchange.problem = Some(error.detail.to_string());
+        exchange
+    }
+
+    fn internal_error(request: RequestFacts, problem: &str) -> Self {
+        let text = format!("{} {}\n", 500, reason(500));
+        let headers = vec![(
+            "Content-Type".to_string(),
+            "text/plain; charset=utf-8".to_string(),
+        )];
+        let mut head = Vec::with_capacity(256);
+        let len = Some(text.len() as u64);
+        let plan =
+            write_head(&mut head, &request, 500, reason(500), &headers, len);
+        let mut exchange = Exchange::new(head, Body::from(text), plan, 500);
+        exchange.problem = Some(problem.to_string());
+        exchange
+    }
+
+    // ANCHOR: fill
+    /// Appends the next bytes to write to `out`: the head first, then
+    /// body pieces, until `out` holds at least `want` bytes or the body
+    /// ends. Returns `true` while more remains.
+    pub fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> bool {
+        if !self.head.is_empty() {
+            out.append(&mut self.head);
+        }
+        while out.len() < want {
+            let Some(body) = self.body.as_mut() else {
+                return false;
+            };
+            let chunk = match body {
+                Body::Empty => None,
+                Body::Full(bytes) => Some(Ok(std::mem::take(bytes))),
+                Body::Stream(chunks) => chunks.next(),
+            };
+            match chunk {
+                Some(Ok(bytes)) => {
+                    if let Body::Full(_) = body {
+                        // One piece, then the end.
+                        *body = Body::Empty;
+                    }
+                    self.body_bytes += bytes.len() as u64;
+                    if let Err(m) = self.encoder.write(&bytes, out) {
+                        self.abort(format!(
+                            "body longer than its Content-Length {}",
+                            m.declared
+                        ));
+                        return false;
+                    }
+                }
+                Some(Err(e)) => {
+                    self.abort(format!("body failed: {e}"));
+                    return false;
+                }
+                None => {
+                    self.body = None;
+                    if let Err(m) = self.encoder.finish(out) {
+                        self.abort(format!(
+                            "body of {} bytes, Content-Length {}",
+                            m.produced, m.declared
+                        ));
+                    }
+                    return false;
+                }
+            }
+        }
+        true
+    }
+    // ANCHOR_END: fill
+
+    /// The response cannot be finished as framed: stop, and make the
+    /// server close, which is how the client learns it is incomplete.
+    fn abort(&mut self, problem: String) {
+        self.body = None;
+        self.plan.keep_alive = false;
+        self.problem = Some(problem);
+    }
+
+    /// Whether the connection may carry another request afterwards.
+    pub fn keep_alive(&self) -> bool {
+        self.plan.keep_alive
+    }
+
+    /// Forces `Connection: close` semantics after this response (the
+    /// server could not keep the stream in sync). Only affects the
+    /// decision, not a head already produced.
+    pub fn close_after(&mut self) {
+        self.plan.keep_alive = false;
+    }
+
+    /// The status code sent.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Body bytes produced so far (before transfer coding), for the log.
+    pub fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
+
+    /// What went wrong, if the app or its body misbehaved.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// The framing chosen for the body.
+    pub fn framing(&self) -> OutFraming {
+        self.plan.framing
+    }
+}
