@@ -91,16 +91,7 @@ impl Server {
     /// Serves on a new thread; the handle stops it.
     pub fn spawn(self) -> io::Result<Handle> {
         let addr = self.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = thread::Builder::new()
-            .name("part1-server".into())
-            .spawn(move || self.run(&flag))?;
-        Ok(Handle {
-            addr,
-            stop,
-            thread: Some(thread),
-        })
+        Handle::spawn("part1-server", addr, move |stop| self.run(stop))
     }
 }
 
@@ -113,6 +104,26 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// Runs `serve` on a new thread named `name`. `serve` must return
+    /// soon after the flag it is given is set; a blocking accept loop is
+    /// woken by the connection [`stop`](Self::stop) makes to `addr`.
+    pub fn spawn(
+        name: &str,
+        addr: SocketAddr,
+        serve: impl FnOnce(&AtomicBool) + Send + 'static,
+    ) -> io::Result<Handle> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::Builder::new()
+            .name(name.into())
+            .spawn(move || serve(&flag))?;
+        Ok(Handle {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr

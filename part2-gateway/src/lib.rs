@@ -12,15 +12,19 @@
 pub mod apps;
 pub mod body;
 pub mod chunked;
+pub mod cli;
 pub mod environ;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
+pub mod log;
 pub mod request;
 pub mod response;
+pub mod server;
 
 pub use environ::{Environ, ServerInfo};
 pub use error::HttpError;
 pub use exchange::{Exchange, respond};
 pub use gateway::{App, Body, Headers, SharedApp, StartResponse};
 pub use request::{Limits, RequestHead};
+pub use server::{Config, Server};

@@ -108,3 +108,152 @@ pub fn reset(stream: TcpStream) {
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
     drop(stream);
 }
+
+/// Reads framed responses one by one from a kept-alive connection, as a
+/// browser does: the head, then exactly the body its framing announces.
+pub struct ResponseReader {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl ResponseReader {
+    /// Reads responses from `stream`.
+    pub fn new(stream: TcpStream) -> Self {
+        ResponseReader {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The connection, to send more requests on.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Bytes received after the last response: must be none on a
+    /// well-behaved connection.
+    pub fn leftover(&self) -> &[u8] {
+        &self.buf
+    }
+
+    fn fill(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self.stream.read(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// Reads until `buf` holds `n` bytes or the stream ends.
+    fn need(&mut self, n: usize) -> io::Result<()> {
+        while self.buf.len() < n {
+            if self.fill()? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("closed after {} of {n} bytes", self.buf.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one response to a request with method `method`. Interim
+    /// `1xx` responses are returned like any other.
+    pub fn next(&mut self, method: &str) -> io::Result<Response> {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n")
+            {
+                break i + 4;
+            }
+            if self.fill()? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "closed before a whole head: {:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    ),
+                ));
+            }
+        };
+        let mut response = parse_response(&self.buf[..end])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.buf.drain(..end);
+        let bodyless = method == "HEAD"
+            || (100..200).contains(&response.status)
+            || response.status == 204
+            || response.status == 304;
+        let chunked = response
+            .header("Transfer-Encoding")
+            .is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
+        if bodyless {
+            response.body.clear();
+        } else if chunked {
+            response.body = self.read_chunked()?;
+        } else if let Some(len) = response.header("Content-Length") {
+            let len: usize = len
+                .parse()
+                .map_err(|_| io::Error::other("bad Content-Length"))?;
+            self.need(len)?;
+            response.body = self.buf.drain(..len).collect();
+        } else {
+            while self.fill()? > 0 {}
+            response.body = std::mem::take(&mut self.buf);
+        }
+        Ok(response)
+    }
+
+    fn read_chunked(&mut self) -> io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n")
+                {
+                    break i;
+                }
+                if self.fill()? == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            };
+            let line =
+                String::from_utf8_lossy(&self.buf[..line_end]).to_string();
+            let size = usize::from_str_radix(line.trim(), 16)
+                .map_err(|_| io::Error::other(format!("bad chunk {line:?}")))?;
+            self.buf.drain(..line_end + 2);
+            if size == 0 {
+                self.need(2)?;
+                if &self.buf[..2] != b"\r\n" {
+                    return Err(io::Error::other("trailers not expected"));
+                }
+                self.buf.drain(..2);
+                return Ok(body);
+            }
+            self.need(size + 2)?;
+            body.extend_from_slice(&self.buf[..size]);
+            if &self.buf[size..size + 2] != b"\r\n" {
+                return Err(io::Error::other("no CRLF after chunk data"));
+            }
+            self.buf.drain(..size + 2);
+        }
+    }
+
+    /// Whether the server closed the connection (read returns 0) within
+    /// the socket's timeout.
+    pub fn closed(&mut self) -> bool {
+        matches!(self.fill(), Ok(0) | Err(_)) && self.buf.is_empty()
+    }
+}
+
+/// Sends one request on a new connection and reads one framed response.
+pub fn request(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let method = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or("GET")
+        .to_string();
+    let mut stream = connect(addr);
+    stream.write_all(bytes).expect("send request");
+    ResponseReader::new(stream)
+        .next(&method)
+        .unwrap_or_else(|e| {
+            panic!("no response to {:?}: {e}", String::from_utf8_lossy(bytes))
+        })
+}

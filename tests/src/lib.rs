@@ -19,6 +19,8 @@ use std::time::Duration;
 pub enum Part {
     /// `part1-hello`: one client at a time, one read, then close.
     Part1,
+    /// `part2-gateway`: HTTP/1.1 and the gateway, one client at a time.
+    Part2,
 }
 
 impl Part {
@@ -26,6 +28,7 @@ impl Part {
     pub fn binary(self) -> &'static str {
         match self {
             Part::Part1 => "part1-hello",
+            Part::Part2 => "part2-gateway",
         }
     }
 }
@@ -33,16 +36,63 @@ impl Part {
 /// How a test wants the server set up; each part uses what it has.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// How long the server waits for a silent client.
+    /// How long the server waits for a request (part 1: its one read;
+    /// later parts: a whole head and body) before giving up.
     pub read_timeout: Duration,
+    /// How long an idle keep-alive connection is kept (parts 2+).
+    pub idle_timeout: Duration,
+    /// The app to run (parts 2+), by its `--app` name.
+    pub app: &'static str,
+    /// The largest request body accepted (parts 2+).
+    pub max_body: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            app: "hello",
+            max_body: 1024 * 1024,
         }
     }
+}
+
+impl Options {
+    /// The default options with another app.
+    pub fn app(app: &'static str) -> Self {
+        Options {
+            app,
+            ..Options::default()
+        }
+    }
+
+    /// Short timeouts, for checks about slow or silent clients.
+    pub fn short_timeouts() -> Self {
+        Options {
+            read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(300),
+            ..Options::default()
+        }
+    }
+}
+
+/// The gateway configuration the options ask for (parts 2+).
+fn gateway_config(options: &Options) -> part2_gateway::Config {
+    let mut config = part2_gateway::Config {
+        request_timeout: options.read_timeout,
+        keep_alive_timeout: options.idle_timeout,
+        access_log: false,
+        ..Default::default()
+    };
+    config.limits.max_body = options.max_body;
+    config
+}
+
+/// The app the options name, from the shipped apps.
+pub fn app(options: &Options) -> part2_gateway::SharedApp {
+    let dirs = part2_gateway::apps::AppOptions::default();
+    part2_gateway::apps::by_name(options.app, &dirs).expect("a shipped app")
 }
 
 /// A part serving in-process on a free port; dropping it stops it.
@@ -69,6 +119,19 @@ pub fn start(part: Part, options: &Options) -> TestServer {
             };
             let server = part1_hello::Server::bind("127.0.0.1:0", config)
                 .expect("bind 127.0.0.1:0");
+            let handle = server.spawn().expect("spawn server thread");
+            TestServer {
+                addr: handle.addr(),
+                _handle: Box::new(handle),
+            }
+        }
+        Part::Part2 => {
+            let server = part2_gateway::Server::bind(
+                "127.0.0.1:0",
+                app(options),
+                gateway_config(options),
+            )
+            .expect("bind 127.0.0.1:0");
             let handle = server.spawn().expect("spawn server thread");
             TestServer {
                 addr: handle.addr(),

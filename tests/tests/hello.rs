@@ -6,39 +6,34 @@ use std::net::Shutdown;
 use std::thread;
 use std::time::Duration;
 
-use tests::client::{self, parse_response};
+use tests::client;
 use tests::{Binary, Options, Part, check};
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
-/// The response to `GET /`, parsed, with framing checked.
+/// The response to `GET /`, read as its `Content-Length` frames it.
 fn get_hello(addr: std::net::SocketAddr) -> client::Response {
-    let raw = client::exchange(addr, GET);
-    let response = parse_response(&raw)
-        .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&raw)));
-    let length = response.header("Content-Length").expect("Content-Length");
-    assert_eq!(length, response.body.len().to_string(), "framing");
+    let response = client::request(addr, GET);
+    assert!(response.header("Content-Length").is_some(), "{response:?}");
     response
 }
 
 fn short_timeout() -> Options {
-    Options {
-        read_timeout: Duration::from_millis(300),
-    }
+    Options::short_timeouts()
 }
 
-check!(status_line_and_headers, [Part1], |s| {
+check!(status_line_and_headers, [Part1, Part2], |s| {
     let r = get_hello(s.addr());
     assert_eq!((r.version.as_str(), r.status), ("HTTP/1.1", 200));
     assert_eq!(r.reason, "OK");
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
 });
 
-check!(hello_body, [Part1], |s| {
+check!(hello_body, [Part1, Part2], |s| {
     assert_eq!(get_hello(s.addr()).body, b"Hello, World!\n");
 });
 
-check!(two_hundred_sequential_connections, [Part1], |s| {
+check!(two_hundred_sequential_connections, [Part1, Part2], |s| {
     for i in 0..200 {
         let r = get_hello(s.addr());
         assert_eq!(r.status, 200, "connection {i}");
@@ -47,7 +42,7 @@ check!(two_hundred_sequential_connections, [Part1], |s| {
 
 check!(
     silent_client_is_dropped,
-    [Part1],
+    [Part1, Part2],
     options(short_timeout()),
     |s| {
         // Connects and says nothing: the server must not wait forever.
@@ -57,7 +52,7 @@ check!(
     }
 );
 
-check!(reset_mid_request_is_survived, [Part1], |s| {
+check!(reset_mid_request_is_survived, [Part1, Part2], |s| {
     for _ in 0..5 {
         let mut stream = client::connect(s.addr());
         stream.write_all(b"GET / HTTP/1.1\r\nHo").expect("send");
@@ -68,7 +63,7 @@ check!(reset_mid_request_is_survived, [Part1], |s| {
 
 check!(
     half_sent_request_then_close,
-    [Part1],
+    [Part1, Part2],
     options(short_timeout()),
     |s| {
         let mut stream = client::connect(s.addr());
@@ -80,7 +75,7 @@ check!(
     }
 );
 
-check!(telnet_lines_with_crlf, [Part1], |s| {
+check!(telnet_lines_with_crlf, [Part1, Part2], |s| {
     // telnet sends each line as it is typed, with CRLF.
     let mut stream = client::connect(s.addr());
     for line in ["GET / HTTP/1.1\r\n", "Host: localhost\r\n", "\r\n"] {
@@ -88,15 +83,21 @@ check!(telnet_lines_with_crlf, [Part1], |s| {
         let _ = stream.write_all(line.as_bytes());
         thread::sleep(Duration::from_millis(20));
     }
-    let raw = client::read_to_close(&mut stream).expect("read");
-    let r = parse_response(&raw).expect("a response");
-    assert_eq!(r.status, 200);
+    let r = client::ResponseReader::new(stream)
+        .next("GET")
+        .expect("answer");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"Hello, World!\n"[..])
+    );
 });
 
-check!(nc_bare_lf, [Part1], |s| {
-    let raw = client::exchange(s.addr(), b"GET / HTTP/1.1\nHost: x\n\n");
-    let r = parse_response(&raw).expect("a response");
-    assert_eq!(r.status, 200);
+check!(nc_bare_lf, [Part1, Part2], |s| {
+    let r = client::request(s.addr(), b"GET / HTTP/1.1\nHost: x\n\n");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"Hello, World!\n"[..])
+    );
 });
 
 #[test]

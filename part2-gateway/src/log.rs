@@ -1,0 +1,61 @@
+//! One log line per request, in the Common Log Format that Apache, nginx
+//! and Python's `http.server` write:
+//!
+//! ```text
+//! 127.0.0.1 - - [21/Nov/2026:21:23:35 +0000] "GET /hello HTTP/1.1" 200 14
+//! ```
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use crate::request::RequestHead;
+
+/// The Common Log Format line for one response (no newline).
+///
+/// `head` is `None` when the request could not be parsed; the request
+/// field is then `-`.
+pub fn access_line(
+    client: IpAddr,
+    head: Option<&RequestHead>,
+    status: u16,
+    body_bytes: u64,
+) -> String {
+    let time = chrono::Local::now().format("%d/%b/%Y:%H:%M:%S %z");
+    let request = match head {
+        // A target may hold `"` or control bytes; escape them so the line
+        // stays one line that log tools can split.
+        Some(h) => format!(
+            "\"{} {} {}\"",
+            h.method,
+            h.target.escape_debug(),
+            h.version.as_str()
+        ),
+        None => "\"-\"".to_string(),
+    };
+    format!("{client} - - [{time}] {request} {status} {body_bytes}")
+}
+
+/// Writes a line to stdout, ignoring a closed pipe rather than panicking
+/// as `println!` would.
+pub fn stdout_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.write_all(b"\n");
+}
+
+/// Writes a line to stderr (dropped connections, app problems).
+pub fn stderr_line(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes());
+    let _ = err.write_all(b"\n");
+}
+
+/// Prefixes each line of a message head with `prefix` (`< ` for what
+/// the client sent, `> ` for what we answer), as `curl -v` does.
+pub fn dump_head(bytes: &[u8], prefix: &str) -> String {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(bytes.len(), |i| i + 2);
+    part1_hello::server::quote(&bytes[..end], prefix)
+}
