@@ -25,6 +25,7 @@ Connection: close\r\n\
 Hello, World!\n";
 // ANCHOR_END: response
 
+// ANCHOR: config
 /// How the server treats each connection.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,6 +46,7 @@ impl Default for Config {
         }
     }
 }
+// ANCHOR_END: config
 
 /// A listening socket and the settings to serve it with.
 #[derive(Debug)]
@@ -238,6 +240,7 @@ pub fn quote(bytes: &[u8], prefix: &str) -> String {
     out
 }
 
+// ANCHOR: linger-close
 /// Closes after sending our side, without destroying the answer.
 ///
 /// Closing a socket that still has unread bytes makes the kernel send a
@@ -257,3 +260,4 @@ pub fn linger_close(mut stream: TcpStream) {
         }
     }
 }
+// ANCHOR_END: linger-close
