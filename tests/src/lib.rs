@@ -21,6 +21,8 @@ pub enum Part {
     Part1,
     /// `part2-gateway`: HTTP/1.1 and the gateway, one client at a time.
     Part2,
+    /// `part3-selectors`: one thread, a readiness loop, many clients.
+    Part3,
 }
 
 impl Part {
@@ -29,6 +31,7 @@ impl Part {
         match self {
             Part::Part1 => "part1-hello",
             Part::Part2 => "part2-gateway",
+            Part::Part3 => "part3-selectors",
         }
     }
 }
@@ -89,6 +92,18 @@ fn gateway_config(options: &Options) -> part2_gateway::Config {
     config
 }
 
+/// The loop configuration the options ask for (parts 3+).
+pub fn loop_config(options: &Options) -> part3_selectors::Config {
+    let mut config = part3_selectors::Config {
+        request_timeout: options.read_timeout,
+        idle_timeout: options.idle_timeout,
+        access_log: false,
+        ..Default::default()
+    };
+    config.limits.max_body = options.max_body;
+    config
+}
+
 /// The app the options name, from the shipped apps.
 pub fn app(options: &Options) -> part2_gateway::SharedApp {
     let dirs = part2_gateway::apps::AppOptions::default();
@@ -133,6 +148,21 @@ pub fn start(part: Part, options: &Options) -> TestServer {
             )
             .expect("bind 127.0.0.1:0");
             let handle = server.spawn().expect("spawn server thread");
+            TestServer {
+                addr: handle.addr(),
+                _handle: Box::new(handle),
+            }
+        }
+        Part::Part3 => {
+            let dispatch = part3_selectors::Inline::new(app(options));
+            let addr = "127.0.0.1:0".parse().expect("address");
+            let server = part3_selectors::EventLoop::bind(
+                addr,
+                dispatch,
+                loop_config(options),
+            )
+            .expect("bind 127.0.0.1:0");
+            let handle = server.spawn().expect("spawn event loop");
             TestServer {
                 addr: handle.addr(),
                 _handle: Box::new(handle),

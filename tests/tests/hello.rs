@@ -22,27 +22,31 @@ fn short_timeout() -> Options {
     Options::short_timeouts()
 }
 
-check!(status_line_and_headers, [Part1, Part2], |s| {
+check!(status_line_and_headers, [Part1, Part2, Part3], |s| {
     let r = get_hello(s.addr());
     assert_eq!((r.version.as_str(), r.status), ("HTTP/1.1", 200));
     assert_eq!(r.reason, "OK");
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
 });
 
-check!(hello_body, [Part1, Part2], |s| {
+check!(hello_body, [Part1, Part2, Part3], |s| {
     assert_eq!(get_hello(s.addr()).body, b"Hello, World!\n");
 });
 
-check!(two_hundred_sequential_connections, [Part1, Part2], |s| {
-    for i in 0..200 {
-        let r = get_hello(s.addr());
-        assert_eq!(r.status, 200, "connection {i}");
+check!(
+    two_hundred_sequential_connections,
+    [Part1, Part2, Part3],
+    |s| {
+        for i in 0..200 {
+            let r = get_hello(s.addr());
+            assert_eq!(r.status, 200, "connection {i}");
+        }
     }
-});
+);
 
 check!(
     silent_client_is_dropped,
-    [Part1, Part2],
+    [Part1, Part2, Part3],
     options(short_timeout()),
     |s| {
         // Connects and says nothing: the server must not wait forever.
@@ -52,7 +56,7 @@ check!(
     }
 );
 
-check!(reset_mid_request_is_survived, [Part1, Part2], |s| {
+check!(reset_mid_request_is_survived, [Part1, Part2, Part3], |s| {
     for _ in 0..5 {
         let mut stream = client::connect(s.addr());
         stream.write_all(b"GET / HTTP/1.1\r\nHo").expect("send");
@@ -63,7 +67,7 @@ check!(reset_mid_request_is_survived, [Part1, Part2], |s| {
 
 check!(
     half_sent_request_then_close,
-    [Part1, Part2],
+    [Part1, Part2, Part3],
     options(short_timeout()),
     |s| {
         let mut stream = client::connect(s.addr());
@@ -75,7 +79,7 @@ check!(
     }
 );
 
-check!(telnet_lines_with_crlf, [Part1, Part2], |s| {
+check!(telnet_lines_with_crlf, [Part1, Part2, Part3], |s| {
     // telnet sends each line as it is typed, with CRLF.
     let mut stream = client::connect(s.addr());
     for line in ["GET / HTTP/1.1\r\n", "Host: localhost\r\n", "\r\n"] {
@@ -92,7 +96,7 @@ check!(telnet_lines_with_crlf, [Part1, Part2], |s| {
     );
 });
 
-check!(nc_bare_lf, [Part1, Part2], |s| {
+check!(nc_bare_lf, [Part1, Part2, Part3], |s| {
     let r = client::request(s.addr(), b"GET / HTTP/1.1\nHost: x\n\n");
     assert_eq!(
         (r.status, r.body.as_slice()),
@@ -101,12 +105,19 @@ check!(nc_bare_lf, [Part1, Part2], |s| {
 });
 
 #[test]
-fn part1_binary_serves_hello() {
-    let server = Binary::spawn(Part::Part1.binary(), &[]);
-    assert!(
-        server
-            .serving_line
-            .starts_with("Serving HTTP on http://127.0.0.1:")
-    );
-    assert_eq!(get_hello(server.addr()).body, b"Hello, World!\n");
+fn binaries_serve_hello() {
+    let parts = [
+        (Part::Part1, &[][..]),
+        (Part::Part2, &["--app", "hello"]),
+        (Part::Part3, &["--app", "hello"]),
+    ];
+    for (part, args) in parts {
+        let server = Binary::spawn(part.binary(), args);
+        let line = &server.serving_line;
+        assert!(
+            line.starts_with("Serving HTTP on http://127.0.0.1:"),
+            "{line}"
+        );
+        assert_eq!(get_hello(server.addr()).body, b"Hello, World!\n");
+    }
 }

@@ -1,0 +1,548 @@
+//! The readiness loop: one thread, one `mio::Poll`, every socket.
+//!
+//! Try it, with two clients at once:
+//!
+//! ```text
+//! cargo run -p part3-selectors
+//! telnet 127.0.0.1 8888          # type slowly: GET / HTTP/1.1, Host: x, Enter
+//! curl -v http://127.0.0.1:8888/hello   # answered while telnet is typing
+//! ```
+
+use std::io::{self, ErrorKind, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use part2_gateway::environ::ServerInfo;
+use part2_gateway::log;
+use part2_gateway::request::Limits;
+
+use crate::connection::{Closed, Connection, Ctx};
+use crate::dispatch::Dispatch;
+use crate::timer::{ConnId, Timers};
+
+/// Settings of the loop.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Size limits on requests.
+    pub limits: Limits,
+    /// How long a request may take from its first byte to its last
+    /// (head and body); then 408 and close. Stops slowloris.
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pub idle_timeout: Duration,
+    /// How long a response may wait on a client that does not read.
+    pub write_timeout: Duration,
+    /// How long we wait for the client to close after our last response.
+    pub linger_timeout: Duration,
+    /// The most connections served at once; past it, new ones get 503.
+    pub max_connections: usize,
+    /// Print every request and response head.
+    pub verbose: bool,
+    /// Print one Common Log Format line per request.
+    pub access_log: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            linger_timeout: Duration::from_secs(2),
+            max_connections: 20_000,
+            verbose: false,
+            access_log: true,
+        }
+    }
+}
+
+impl Config {
+    /// The most a connection buffers before the parser has its say.
+    pub fn max_inbuf(&self) -> usize {
+        self.limits.max_head + 64 * 1024
+    }
+}
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+const SIGNALS: Token = Token(usize::MAX - 3);
+
+/// How long accepting pauses after the process ran out of descriptors.
+const EMFILE_PAUSE: Duration = Duration::from_millis(100);
+
+/// The answer for connections beyond `max_connections`.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\n\
+Connection: close\r\n\r\n503 Server is full\r\n";
+
+/// A slab: connections stored by slot, free slots reused. The slot is
+/// the connection's `mio::Token`.
+#[derive(Default)]
+struct Slab {
+    slots: Vec<Option<Connection>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl Slab {
+    fn vacant(&mut self) -> usize {
+        self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        })
+    }
+
+    fn insert(&mut self, slot: usize, conn: Connection) {
+        self.slots[slot] = Some(conn);
+        self.len += 1;
+    }
+
+    fn get_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
+        self.slots
+            .get_mut(id.slot)?
+            .as_mut()
+            .filter(|c| c.id.serial == id.serial)
+    }
+
+    fn remove(&mut self, slot: usize) -> Option<Connection> {
+        let conn = self.slots.get_mut(slot)?.take()?;
+        self.free.push(slot);
+        self.len -= 1;
+        Some(conn)
+    }
+
+    fn ids(&self) -> Vec<ConnId> {
+        self.slots.iter().flatten().map(|c| c.id).collect()
+    }
+}
+
+/// A stop switch for a loop running elsewhere.
+#[derive(Clone)]
+pub struct Stopper {
+    flag: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl Stopper {
+    /// Asks the loop to drain and stop.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
+
+/// The loop, its listener and its connections.
+pub struct EventLoop<D: Dispatch> {
+    poll: Poll,
+    listener: TcpListener,
+    local: SocketAddr,
+    dispatch: D,
+    config: Config,
+    waker: Arc<Waker>,
+    stop: Arc<AtomicBool>,
+    conns: Slab,
+    timers: Timers,
+    serial: u64,
+    /// Accepting is paused: the slab is full, or until this instant
+    /// after `EMFILE`.
+    accept_paused: bool,
+    accept_resume_at: Option<Instant>,
+    draining: Option<Instant>,
+}
+
+impl<D: Dispatch> EventLoop<D> {
+    /// Binds `addr` and prepares the loop.
+    ///
+    /// mio's `bind` listens with a backlog of 1024: std's 128 overflows
+    /// under a burst of connects and clients stall a second on SYN retry.
+    pub fn bind(
+        addr: SocketAddr,
+        mut dispatch: D,
+        config: Config,
+    ) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        poll.registry().register(
+            &mut listener,
+            LISTENER,
+            Interest::READABLE,
+        )?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        dispatch.attach(Arc::clone(&waker));
+        Ok(EventLoop {
+            local: listener.local_addr()?,
+            poll,
+            listener,
+            dispatch,
+            config,
+            waker,
+            stop: Arc::new(AtomicBool::new(false)),
+            conns: Slab::default(),
+            timers: Timers::new(),
+            serial: 0,
+            accept_paused: false,
+            accept_resume_at: None,
+            draining: None,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// A switch that stops this loop from another thread.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            flag: Arc::clone(&self.stop),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Stops on SIGINT or SIGTERM too (for the binaries).
+    pub fn stop_on_signals(
+        &mut self,
+    ) -> io::Result<signal_hook_mio::v1_0::Signals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals =
+            signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        self.poll.registry().register(
+            &mut signals,
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        Ok(signals)
+    }
+
+    /// Runs until stopped; with `signals`, also until SIGINT/SIGTERM.
+    /// A graceful stop finishes responses in flight for up to
+    /// `shutdown_timeout`, then returns.
+    // ANCHOR: run
+    pub fn run(
+        &mut self,
+        mut signals: Option<&mut signal_hook_mio::v1_0::Signals>,
+        shutdown_timeout: Duration,
+    ) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut scratch = vec![0u8; 64 * 1024];
+        let mut logbuf = String::new();
+        let mut ready = Vec::new();
+        loop {
+            let now = Instant::now();
+            let timeout = self.poll_timeout(now);
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                // A signal arrived during epoll_wait: just poll again.
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now, &mut scratch, &mut logbuf),
+                    WAKER => {
+                        if self.stop.load(Ordering::SeqCst) {
+                            self.begin_drain(now, shutdown_timeout);
+                        }
+                        self.dispatch.woken(&mut ready);
+                    }
+                    SIGNALS => {
+                        if let Some(signals) = signals.as_deref_mut() {
+                            if signals.pending().next().is_some() {
+                                if self.draining.is_some() {
+                                    return Ok(()); // second Ctrl-C: now
+                                }
+                                self.begin_drain(now, shutdown_timeout);
+                            }
+                        }
+                    }
+                    Token(slot) => {
+                        let Some(conn) = self
+                            .conns
+                            .slots
+                            .get_mut(slot)
+                            .and_then(Option::as_mut)
+                        else {
+                            continue; // closed earlier in this batch
+                        };
+                        conn.ready(
+                            event.is_readable() || event.is_read_closed(),
+                            event.is_writable(),
+                        );
+                        ready.push(conn.id);
+                    }
+                }
+            }
+            for id in ready.drain(..) {
+                self.with_conn(id, now, &mut scratch, &mut logbuf, |c, ctx| {
+                    c.drive(ctx)
+                });
+            }
+            self.expire_timers(now, &mut scratch, &mut logbuf);
+            if self.accept_paused && self.can_accept(now) {
+                self.accept(now, &mut scratch, &mut logbuf);
+            }
+            flush_log(&mut logbuf);
+            if let Some(deadline) = self.draining {
+                if (self.conns.len == 0 && !self.dispatch.busy())
+                    || now >= deadline
+                {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    // ANCHOR_END: run
+
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let timers = self.timers.next_timeout(now);
+        let resume = self
+            .accept_resume_at
+            .map(|at| at.saturating_duration_since(now));
+        let drain = self.draining.map(|at| at.saturating_duration_since(now));
+        [timers, resume, drain].into_iter().flatten().min()
+    }
+
+    fn can_accept(&mut self, now: Instant) -> bool {
+        if self.draining.is_some() {
+            return false;
+        }
+        if let Some(at) = self.accept_resume_at {
+            if now < at {
+                return false;
+            }
+            self.accept_resume_at = None;
+        }
+        true
+    }
+
+    // ANCHOR: accept
+    /// Accepts every pending connection: readiness is edge-triggered, so
+    /// we are told once for a whole burst and must drain it.
+    fn accept(
+        &mut self,
+        now: Instant,
+        scratch: &mut [u8],
+        logbuf: &mut String,
+    ) {
+        if !self.can_accept(now) {
+            self.accept_paused = true;
+            return;
+        }
+        self.accept_paused = false;
+        loop {
+            if self.conns.len >= self.config.max_connections {
+                // Full: leave the rest in the backlog until a slot frees;
+                // the one we take now hears why.
+                self.accept_paused = true;
+                if let Ok((mut stream, _)) = self.listener.accept() {
+                    let _ = stream.write(BUSY);
+                }
+                return;
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    self.add(stream, peer, now, scratch, logbuf)
+                }
+                // The backlog is empty: done until the next event.
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                // Interrupted by a signal: try again.
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // The client gave up while waiting in the backlog.
+                Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+                // Out of file descriptors (EMFILE, ENFILE): the listener
+                // stays readable, so retrying now would spin at 100% CPU.
+                // Pause instead; closing connections frees descriptors.
+                Err(e) => {
+                    log::stderr_line(&format!("accept failed: {e}; pausing"));
+                    self.accept_paused = true;
+                    self.accept_resume_at = Some(now + EMFILE_PAUSE);
+                    return;
+                }
+            }
+        }
+    }
+    // ANCHOR_END: accept
+
+    fn add(
+        &mut self,
+        stream: mio::net::TcpStream,
+        peer: SocketAddr,
+        now: Instant,
+        scratch: &mut [u8],
+        logbuf: &mut String,
+    ) {
+        let slot = self.conns.vacant();
+        self.serial += 1;
+        let id = ConnId {
+            slot,
+            serial: self.serial,
+        };
+        let info = ServerInfo::new(self.local, peer);
+        let mut ctx = Ctx {
+            config: &self.config,
+            timers: &mut self.timers,
+            dispatch: &mut self.dispatch,
+            scratch,
+            log: logbuf,
+            registry: self.poll.registry(),
+            now,
+            draining: self.draining.is_some(),
+        };
+        match Connection::new(id, stream, info, &mut ctx) {
+            Ok(conn) => {
+                self.conns.insert(slot, conn);
+                // Its request is often there already: don't wait a turn.
+                self.with_conn(id, now, scratch, logbuf, |c, ctx| c.drive(ctx));
+            }
+            Err(e) => {
+                self.conns.free.push(slot);
+                log::stderr_line(&format!("{peer}: cannot register: {e}"));
+            }
+        }
+    }
+
+    /// Runs `f` on connection `id` and closes it if `f` says so.
+    fn with_conn(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        scratch: &mut [u8],
+        logbuf: &mut String,
+        f: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> Result<(), Closed>,
+    ) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return; // closed already, or the slot was reused
+        };
+        let mut ctx = Ctx {
+            config: &self.config,
+            timers: &mut self.timers,
+            dispatch: &mut self.dispatch,
+            scratch,
+            log: logbuf,
+            registry: self.poll.registry(),
+            now,
+            draining: self.draining.is_some(),
+        };
+        if let Err(closed) = f(conn, &mut ctx) {
+            if let Closed::Reason(reason) = closed {
+                log::stderr_line(&format!("dropped connection: {reason}"));
+            }
+            if let Some(mut conn) = self.conns.remove(id.slot) {
+                conn.deregister(self.poll.registry());
+            }
+            if self.accept_paused {
+                self.accept(now, scratch, logbuf);
+            }
+        }
+    }
+
+    // ANCHOR: expire
+    /// Looks only at the deadlines that are due, earliest first.
+    fn expire_timers(
+        &mut self,
+        now: Instant,
+        scratch: &mut [u8],
+        logbuf: &mut String,
+    ) {
+        while let Some((at, id)) = self.timers.pop_due(now) {
+            self.with_conn(id, now, scratch, logbuf, |c, ctx| {
+                c.on_timer(at, ctx)
+            });
+        }
+    }
+    // ANCHOR_END: expire
+
+    /// Stops accepting, closes idle connections, and lets the others
+    /// finish their current response.
+    fn begin_drain(&mut self, now: Instant, timeout: Duration) {
+        if self.draining.is_some() {
+            return;
+        }
+        self.draining = Some(now + timeout);
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        for id in self.conns.ids() {
+            if let Some(conn) = self.conns.get_mut(id) {
+                if conn.is_idle() {
+                    if let Some(mut conn) = self.conns.remove(id.slot) {
+                        conn.deregister(self.poll.registry());
+                    }
+                } else {
+                    conn.close_after_response();
+                }
+            }
+        }
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.conns.len
+    }
+
+    /// Runs on a new thread; the handle stops it.
+    pub fn spawn(mut self) -> io::Result<Handle>
+    where
+        D: Send + 'static,
+    {
+        let addr = self.local_addr();
+        let stopper = self.stopper();
+        let thread = thread::Builder::new().name("event-loop".into()).spawn(
+            move || {
+                if let Err(e) = self.run(None, Duration::from_secs(5)) {
+                    log::stderr_line(&format!("event loop failed: {e}"));
+                }
+            },
+        )?;
+        Ok(Handle {
+            addr,
+            stopper,
+            thread: Some(thread),
+        })
+    }
+}
+
+fn flush_log(logbuf: &mut String) {
+    if !logbuf.is_empty() {
+        // One write per loop turn, not one per request.
+        let _ = io::stdout().lock().write_all(logbuf.as_bytes());
+        logbuf.clear();
+    }
+}
+
+/// A loop running on its own thread; dropping it stops the loop.
+pub struct Handle {
+    addr: SocketAddr,
+    stopper: Stopper,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    /// Where the loop listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the loop gracefully and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stopper.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

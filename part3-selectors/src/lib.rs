@@ -1,0 +1,16 @@
+//! Part 3 of *From Socket to Server*: one thread serves thousands.
+//!
+//! The message layer, the gateway and every app come from part 2
+//! unchanged. What is new is how connections are served: non-blocking
+//! sockets in one [`mio::Poll`] ([`event_loop`]), a state machine per
+//! connection ([`connection`]), deadlines in a heap ([`timer`]), and a
+//! seam where complete requests are run ([`dispatch`]), which part 4
+//! fills with a worker pool.
+
+pub mod connection;
+pub mod dispatch;
+pub mod event_loop;
+pub mod timer;
+
+pub use dispatch::{Dispatch, Inline};
+pub use event_loop::{Config, EventLoop, Handle};
