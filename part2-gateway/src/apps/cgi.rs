@@ -1,0 +1,1 @@
+//! Running CGI/1.1 scripts (RFC 3875) as an app.
