@@ -278,9 +278,16 @@ const REFUSED: &[(&str, &[u8], u16)] = &[
         400,
     ),
     (
-        "TE gzip",
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        // A coding we do not know (RFC 9112 §6.1).
+        "TE gzip, chunked",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         501,
+    ),
+    (
+        // chunked is not the last coding: no way to find the end (§6.3).
+        "TE gzip alone",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        400,
     ),
     (
         "bad chunk size",

@@ -1,17 +1,24 @@
 //! The apps that ship with the gateway, each in its own file, and the
 //! middleware that composes them.
 
+pub mod cgi;
+pub mod demo;
 pub mod echo;
 pub mod environ;
+pub mod gzip;
 pub mod hello;
 pub mod sleep;
+pub mod static_files;
 pub mod urlmap;
 pub mod validator;
 
+pub use cgi::Cgi;
 pub use echo::Echo;
 pub use environ::ShowEnviron;
+
 pub use hello::Hello;
 pub use sleep::Sleep;
+pub use static_files::StaticFiles;
 pub use urlmap::UrlMap;
 pub use validator::Validator;
 
@@ -41,13 +48,25 @@ impl Default for AppOptions {
 }
 
 /// The names `--app` accepts.
-pub const NAMES: &[&str] = &["hello", "echo", "environ", "sleep"];
+pub const NAMES: &[&str] =
+    &["demo", "hello", "echo", "environ", "sleep", "static", "cgi"];
 
 // ANCHOR: by-name
 /// Builds the app `--app NAME` asks for.
 pub fn by_name(name: &str, options: &AppOptions) -> Result<SharedApp, String> {
-    let _ = options;
+    let open = |what: &str, dir: &std::path::Path, e: std::io::Error| {
+        format!("cannot open {what} {}: {e}", dir.display())
+    };
     Ok(match name {
+        "demo" => Arc::new(demo::demo(options)?),
+        "static" => Arc::new(
+            StaticFiles::new(&options.root)
+                .map_err(|e| open("--root", &options.root, e))?,
+        ),
+        "cgi" => Arc::new(
+            Cgi::new(&options.cgi_dir)
+                .map_err(|e| open("--cgi-dir", &options.cgi_dir, e))?,
+        ),
         "hello" => Arc::new(Hello),
         "echo" => Arc::new(Echo::default()),
         "environ" => Arc::new(ShowEnviron),

@@ -1,0 +1,1 @@
+//! Gzip content coding as middleware.
