@@ -789,7 +789,8 @@ mod tests {
         );
         tmp.script(
             "code.sh",
-            "#!/bin/sh\nprintf 'Status: 201\\nContent-Type: text/plain\\n\\n'\n",
+            "#!/bin/sh\n\
+             printf 'Status: 201\\nContent-Type: text/plain\\n\\n'\n",
         );
         let (sr, body) = run(&tmp.cgi(), "GET", "/gone.sh", b"");
         assert_eq!(sr.status(), Some("404 Not Found"));
