@@ -4,7 +4,7 @@
 //! behind one interface.
 
 use super::{
-    AppOptions, Cgi, Echo, Hello, ShowEnviron, Sleep, StaticFiles, UrlMap,
+    AppOptions, Cgi, Echo, Gzip, Hello, ShowEnviron, Sleep, StaticFiles, UrlMap,
 };
 use crate::environ::Environ;
 use crate::gateway::{Body, StartResponse};
@@ -53,21 +53,23 @@ fn index(
 }
 
 // ANCHOR: demo
-/// Builds the demo: every app mounted under its own path.
-pub fn demo(options: &AppOptions) -> Result<UrlMap, String> {
+/// Builds the demo: every app mounted under its own path, the whole map
+/// wrapped in gzip (middleware around middleware around apps).
+pub fn demo(options: &AppOptions) -> Result<Gzip<UrlMap>, String> {
     let files = StaticFiles::new(&options.root).map_err(|e| {
         format!("cannot open --root {}: {e}", options.root.display())
     })?;
     let scripts = Cgi::new(&options.cgi_dir).map_err(|e| {
         format!("cannot open --cgi-dir {}: {e}", options.cgi_dir.display())
     })?;
-    Ok(UrlMap::new()
+    let routes = UrlMap::new()
         .exact("/", index)
         .mount("/hello", Hello)
         .mount("/echo", Echo::default())
         .mount("/environ", ShowEnviron)
         .mount("/sleep", Sleep::default())
         .mount("/static", files)
-        .mount("/cgi-bin", scripts))
+        .mount("/cgi-bin", scripts);
+    Ok(Gzip::new(routes))
 }
 // ANCHOR_END: demo

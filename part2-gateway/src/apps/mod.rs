@@ -16,6 +16,7 @@ pub use cgi::Cgi;
 pub use echo::Echo;
 pub use environ::ShowEnviron;
 
+pub use gzip::Gzip;
 pub use hello::Hello;
 pub use sleep::Sleep;
 pub use static_files::StaticFiles;
