@@ -127,6 +127,20 @@ impl TestServer {
 /// Starts `part` in-process on 127.0.0.1, port 0.
 pub fn start(part: Part, options: &Options) -> TestServer {
     match part {
+        Part::Part1 => start_with_app(part, options, None),
+        _ => start_with_app(part, options, Some(app(options))),
+    }
+}
+
+/// Starts `part` with an app of the test's own (parts 2+; part 1 has
+/// no apps and ignores it).
+pub fn start_with_app(
+    part: Part,
+    options: &Options,
+    app: Option<part2_gateway::SharedApp>,
+) -> TestServer {
+    let app = || app.clone().expect("parts 2+ need an app");
+    match part {
         Part::Part1 => {
             let config = part1_hello::Config {
                 read_timeout: options.read_timeout,
@@ -143,7 +157,7 @@ pub fn start(part: Part, options: &Options) -> TestServer {
         Part::Part2 => {
             let server = part2_gateway::Server::bind(
                 "127.0.0.1:0",
-                app(options),
+                app(),
                 gateway_config(options),
             )
             .expect("bind 127.0.0.1:0");
@@ -154,7 +168,7 @@ pub fn start(part: Part, options: &Options) -> TestServer {
             }
         }
         Part::Part3 => {
-            let dispatch = part3_selectors::Inline::new(app(options));
+            let dispatch = part3_selectors::Inline::new(app());
             let addr = "127.0.0.1:0".parse().expect("address");
             let server = part3_selectors::EventLoop::bind(
                 addr,

@@ -1,0 +1,148 @@
+//! Many clients at once: what parts 3 and 4 are for. Part 2 serves one
+//! connection at a time, so these checks are not marked for it.
+
+// A failed unwrap in a test is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use part2_gateway::{Body, Environ, StartResponse};
+use tests::client::{ResponseReader, connect, request};
+use tests::{Options, Part, check, start_with_app};
+
+const HELLO_REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+check!(thousand_clients_twenty_requests_each, [Part3], |s| {
+    let addr = s.addr();
+    // 20 threads, each holding 50 open connections: 1,000 at once.
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut conns: Vec<ResponseReader> = (0..50)
+                    .map(|_| ResponseReader::new(connect(addr)))
+                    .collect();
+                let mut answered = 0;
+                for _round in 0..20 {
+                    for conn in &mut conns {
+                        conn.stream().write_all(HELLO_REQ).unwrap();
+                        let r = conn.next("GET").unwrap();
+                        assert_eq!(r.body, b"Hello, World!\n");
+                        answered += 1;
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let total: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(total, 20_000);
+});
+
+check!(
+    slowloris_does_not_delay_others,
+    [Part3],
+    options(Options::short_timeouts()),
+    |s| {
+        let addr = s.addr();
+        let (sent_some, got_some) = mpsc::channel();
+        let slow = thread::spawn(move || {
+            // One header byte every 20 ms: the head is never whole within the
+            // 300 ms request timeout.
+            let mut stream = connect(addr);
+            stream.set_nodelay(true).unwrap();
+            stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            sent_some.send(()).unwrap();
+            let mut reader = ResponseReader::new(stream);
+            for byte in
+                b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            {
+                if reader.stream().write_all(&[*byte]).is_err() {
+                    break; // closed on us: fine, checked below
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            reader.next("GET").map(|r| r.status)
+        });
+        got_some.recv().unwrap();
+        // While the slow client dribbles, everyone else is served at once.
+        for _ in 0..20 {
+            assert_eq!(request(addr, HELLO_REQ).status, 200);
+        }
+        assert!(
+            !slow.is_finished(),
+            "others were served only after slowloris"
+        );
+        // And the slow client is cut off when its time runs out.
+        assert_eq!(slow.join().unwrap().ok(), Some(408));
+    }
+);
+
+/// An app whose body is 64 MiB, produced in pieces: far more than the
+/// socket buffers hold.
+fn huge(_: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
+    sr.start("200 OK", vec![("Content-Type".into(), "text/plain".into())]);
+    Body::stream((0..1024).map(|_| Ok(vec![b'x'; 64 * 1024])))
+}
+
+fn never_reading_client_does_not_block_others(part: Part) {
+    let server =
+        start_with_app(part, &Options::default(), Some(Arc::new(huge)));
+    let addr: SocketAddr = server.addr();
+    let mut hog = connect(addr);
+    hog.write_all(b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // `hog` never reads; its response fills every buffer on the way and
+    // the server must go on serving others.
+    for _ in 0..20 {
+        let r = request(
+            addr,
+            b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(r.status, 200);
+    }
+    drop(hog);
+}
+
+#[test]
+fn never_reading_client_does_not_block_others_part3() {
+    never_reading_client_does_not_block_others(Part::Part3);
+}
+
+fn sleepy() -> Options {
+    Options::app("sleep")
+}
+
+/// Sends `GET /?ms=N` and returns when the answer is complete.
+fn slept(addr: SocketAddr, ms: u64) -> u16 {
+    let req = format!("GET /?ms={ms} HTTP/1.1\r\nHost: x\r\n\r\n");
+    request(addr, req.as_bytes()).status
+}
+
+check!(
+    slow_app_blocks_the_whole_loop,
+    [Part3],
+    options(sleepy()),
+    |s| {
+        // The lesson of part 3, asserted: the app runs on the loop thread, so
+        // while one request sleeps nobody else is served. The fast request's
+        // answer can only come after the slow one's was written, so by then
+        // the slow answer is already waiting in its socket.
+        let addr = s.addr();
+        let mut slow = connect(addr);
+        slow.write_all(b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(slept(addr, 0), 200);
+        slow.set_nonblocking(true).unwrap();
+        let mut peek = [0u8; 16];
+        let waiting = slow.peek(&mut peek);
+        assert!(
+            matches!(waiting, Ok(n) if n > 0),
+            "the fast request overtook the sleeping one: {waiting:?}"
+        );
+    }
+);
