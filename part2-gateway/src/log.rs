@@ -20,7 +20,7 @@ pub fn access_line(
     status: u16,
     body_bytes: u64,
 ) -> String {
-    let time = chrono::Local::now().format("%d/%b/%Y:%H:%M:%S %z");
+    let time = log_time();
     let request = match head {
         // A target may hold `"` or control bytes; escape them so the line
         // stays one line that log tools can split.
@@ -33,6 +33,27 @@ pub fn access_line(
         None => "\"-\"".to_string(),
     };
     format!("{client} - - [{time}] {request} {status} {body_bytes}")
+}
+
+thread_local! {
+    /// The formatted local time and the second it is for: formatting a
+    /// date costs more than the rest of the line, and a busy server logs
+    /// thousands of lines a second.
+    static LOG_TIME: std::cell::RefCell<(i64, String)> =
+        const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
+/// `21/Nov/2026:21:23:35 +0000`, formatted at most once a second.
+fn log_time() -> String {
+    let now = chrono::Local::now();
+    let second = now.timestamp();
+    LOG_TIME.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != second {
+            *cached = (second, now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+        }
+        cached.1.clone()
+    })
 }
 
 /// Writes a line to stdout, ignoring a closed pipe rather than panicking
