@@ -22,7 +22,7 @@ use crate::error::HttpError;
 use crate::exchange::{Exchange, respond};
 use crate::gateway::{App, SharedApp};
 use crate::log;
-use crate::request::{Limits, RequestHead, Version, parse_head};
+use crate::request::{Limits, RequestHead, RequestParser, Version};
 use crate::response::{CONTINUE, RequestFacts};
 
 /// How the server treats connections.
@@ -173,8 +173,11 @@ impl<'a> Connection<'a> {
     /// Reads until a whole head is buffered, answering errors itself.
     fn read_head(&mut self) -> Result<Next, Reason> {
         let mut deadline = None;
+        // Remembers how far it scanned, so a head that arrives in many
+        // reads is looked at once.
+        let mut parser = RequestParser::new();
         loop {
-            match parse_head(&self.buf, &self.config.limits) {
+            match parser.parse(&self.buf, &self.config.limits) {
                 Ok(Some((head, used))) => {
                     if self.config.verbose {
                         log::stdout_line(

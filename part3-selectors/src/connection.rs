@@ -25,7 +25,7 @@ use part2_gateway::environ::ServerInfo;
 use part2_gateway::error::HttpError;
 use part2_gateway::exchange::Exchange;
 use part2_gateway::log;
-use part2_gateway::request::{RequestHead, Version, parse_head};
+use part2_gateway::request::{RequestHead, RequestParser, Version};
 use part2_gateway::response::CONTINUE;
 
 use crate::dispatch::{Dispatch, Output, Progress, Request};
@@ -101,6 +101,9 @@ pub struct Connection {
     phase: Phase,
     /// Received bytes not yet parsed. Empty (no allocation) when idle.
     inbuf: Vec<u8>,
+    /// Remembers how far `inbuf` was scanned for the end of a head, so a
+    /// head arriving in many reads is scanned once.
+    parser: RequestParser,
     /// Bytes waiting to be written, from `out_pos` on.
     outbuf: Vec<u8>,
     out_pos: usize,
@@ -140,6 +143,7 @@ impl Connection {
             info,
             phase: Phase::Idle,
             inbuf: Vec::new(),
+            parser: RequestParser::new(),
             outbuf: Vec::new(),
             out_pos: 0,
             // A client usually sends its request at once; try reading
@@ -414,7 +418,7 @@ impl Connection {
                     return false;
                 }
                 let limits = &ctx.config.limits;
-                match parse_head(&self.inbuf, limits) {
+                match self.parser.parse(&self.inbuf, limits) {
                     Ok(None) => {
                         if matches!(self.phase, Phase::Idle) {
                             // The first bytes of a request: its clock starts.
@@ -478,8 +482,8 @@ impl Connection {
 
     // ANCHOR: start-body
     fn start_body(&mut self, head: RequestHead, ctx: &mut Ctx<'_>) {
-        let max_body = ctx.config.limits.max_body;
-        let decoder = match BodyDecoder::new(head.framing, max_body) {
+        let limits = &ctx.config.limits;
+        let decoder = match BodyDecoder::with_limits(head.framing, limits) {
             Ok(decoder) => decoder,
             Err(error) => {
                 // 413 before any `100 Continue`: the client that waits
@@ -536,6 +540,7 @@ impl Connection {
     ) {
         self.close_after = true;
         self.inbuf = Vec::new();
+        self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
         self.phase = Phase::Respond {
             output: Box::new(Exchange::error(error)),
