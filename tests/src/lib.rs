@@ -48,6 +48,8 @@ pub struct Options {
     pub app: &'static str,
     /// The largest request body accepted (parts 2+).
     pub max_body: u64,
+    /// The most connections served at once (parts 3+).
+    pub max_connections: usize,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             idle_timeout: Duration::from_secs(5),
             app: "hello",
             max_body: 1024 * 1024,
+            max_connections: 20_000,
         }
     }
 }
@@ -97,6 +100,7 @@ pub fn loop_config(options: &Options) -> part3_selectors::Config {
     let mut config = part3_selectors::Config {
         request_timeout: options.read_timeout,
         idle_timeout: options.idle_timeout,
+        max_connections: options.max_connections,
         access_log: false,
         ..Default::default()
     };
@@ -228,7 +232,30 @@ pub struct Binary {
 impl Binary {
     /// Runs `name --port 0 args…` and waits for its serving line.
     pub fn spawn(name: &str, args: &[&str]) -> Binary {
-        let mut child = Command::new(binary_path(name))
+        Self::spawn_command(Command::new(binary_path(name)), name, args)
+    }
+
+    /// Like [`spawn`](Self::spawn), with at most `limit` open files
+    /// (`ulimit -n`), to see how the server copes with `EMFILE`.
+    pub fn spawn_with_fd_limit(
+        name: &str,
+        args: &[&str],
+        limit: u32,
+    ) -> Binary {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(binary_path(name));
+        Self::spawn_command(command, name, args)
+    }
+
+    fn spawn_command(
+        mut command: Command,
+        name: &str,
+        args: &[&str],
+    ) -> Binary {
+        let mut child = command
             .args(["--port", "0"])
             .args(args)
             .stdin(Stdio::null())
@@ -258,6 +285,49 @@ impl Binary {
     /// Where the binary listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time the process has used so far (user + system), from
+    /// `/proc/PID/stat` (Linux), in clock ticks of 1/100 s.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+                .expect("read /proc/PID/stat");
+        // Fields after the command name, which is in parentheses.
+        let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let utime: u64 = fields[11].parse().expect("utime");
+        let stime: u64 = fields[12].parse().expect("stime");
+        utime + stime
+    }
+
+    /// Sends a signal (e.g. `"INT"`) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit, at most `timeout`; its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -146,3 +146,79 @@ check!(
         );
     }
 );
+
+fn two_connections() -> Options {
+    Options {
+        max_connections: 2,
+        ..Options::default()
+    }
+}
+
+check!(
+    full_server_answers_503,
+    [Part3],
+    options(two_connections()),
+    |s| {
+        let addr = s.addr();
+        // Two idle keep-alive connections fill the server.
+        let mut held: Vec<ResponseReader> =
+            (0..2).map(|_| ResponseReader::new(connect(addr))).collect();
+        for conn in &mut held {
+            conn.stream().write_all(HELLO_REQ).unwrap();
+            assert_eq!(conn.next("GET").unwrap().status, 200);
+        }
+        let r = request(addr, HELLO_REQ);
+        assert_eq!(r.status, 503);
+        assert_eq!(r.header("Retry-After"), Some("1"));
+        // Once one leaves, new clients are served again.
+        drop(held.pop());
+        let mut served = false;
+        for _ in 0..50 {
+            let r = request(addr, HELLO_REQ);
+            if r.status == 200 {
+                served = true;
+                break;
+            }
+            // The server may not have seen the close yet; the loop's own
+            // timing is what we wait on, in short steps.
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(served, "never served again after a slot freed");
+    }
+);
+
+#[test]
+fn out_of_file_descriptors_does_not_spin() {
+    // With 32 descriptors, a few go to the process itself; 40 clients
+    // make accept() fail with EMFILE while they are held open.
+    let server = tests::Binary::spawn_with_fd_limit(
+        Part::Part3.binary(),
+        &["--app", "hello"],
+        32,
+    );
+    let addr = server.addr();
+    let held: Vec<_> = (0..40)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let before = server.cpu_ticks();
+    thread::sleep(Duration::from_secs(1));
+    let used = server.cpu_ticks() - before;
+    // A loop retrying accept() at once would burn ~100 ticks a second.
+    assert!(used < 30, "{used} ticks of CPU in one second: spinning");
+    drop(held);
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            s.set_read_timeout(Some(tests::client::TIMEOUT)).unwrap();
+            if s.write_all(HELLO_REQ).is_ok() {
+                let r = ResponseReader::new(s).next("GET");
+                if r.is_ok_and(|r| r.status == 200) {
+                    served = true;
+                    break;
+                }
+            }
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(served, "not serving after descriptors were freed");
+}
