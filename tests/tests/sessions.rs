@@ -68,6 +68,9 @@ const MANIFEST: &[Session] = &[
     s("part2-nc-505.txt", Part::Part2, demo),
     s("part2-nc-smuggle.txt", Part::Part2, demo),
     s("part2-nc-pipeline.txt", Part::Part2, demo),
+    s("part2-curl-environ.txt", Part::Part2, demo),
+    s("part2-curl-http10.txt", Part::Part2, demo),
+    s("part2-curl-traversal.txt", Part::Part2, demo),
 ];
 
 const fn s(
