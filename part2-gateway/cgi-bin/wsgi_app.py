@@ -17,6 +17,7 @@ from wsgiref.handlers import CGIHandler
 MAX_BODY = 64 * 1024
 
 
+# ANCHOR: application
 def application(environ, start_response):
     method = environ["REQUEST_METHOD"]
     path = environ.get("PATH_INFO", "") or "/"
@@ -70,7 +71,10 @@ def application(environ, start_response):
         [("Content-Type", content_type), ("Content-Length", str(len(page)))],
     )
     return [page]
+# ANCHOR_END: application
 
 
+# ANCHOR: cgi-handler
 if __name__ == "__main__":
     CGIHandler().run(application)
+# ANCHOR_END: cgi-handler

@@ -212,6 +212,7 @@ pub fn header<'h>(headers: &'h Headers, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.as_str())
 }
 
+// ANCHOR: server-owned
 /// Headers the server owns: hop-by-hop fields (RFC 9110 §7.6.1) and the
 /// ones it always sets itself. An app that sets them is corrected.
 pub const SERVER_OWNED: &[&str] = &[
@@ -232,6 +233,7 @@ pub fn is_server_owned(name: &str) -> bool {
         .iter()
         .any(|owned| owned.eq_ignore_ascii_case(name))
 }
+// ANCHOR_END: server-owned
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use crate::request::RequestHead;
 
+// ANCHOR: access-line
 /// The Common Log Format line for one response (no newline).
 ///
 /// `head` is `None` when the request could not be parsed; the request
@@ -34,6 +35,7 @@ pub fn access_line(
     };
     format!("{client} - - [{time}] {request} {status} {body_bytes}")
 }
+// ANCHOR_END: access-line
 
 thread_local! {
     /// The formatted local time and the second it is for: formatting a

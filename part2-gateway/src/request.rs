@@ -11,6 +11,7 @@
 
 use crate::error::HttpError;
 
+// ANCHOR: limits
 /// Size limits on what a client may send, each with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -23,6 +24,7 @@ pub struct Limits {
     /// Largest request body after decoding; larger → 413.
     pub max_body: u64,
 }
+// ANCHOR_END: limits
 
 impl Default for Limits {
     fn default() -> Self {
@@ -348,6 +350,7 @@ fn parse_with<'b>(
 }
 // ANCHOR_END: parse-head
 
+// ANCHOR: httparse-error
 /// The status and detail for what `httparse` refused.
 fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
     use httparse::Error as E;
@@ -369,6 +372,7 @@ fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
         _ => HttpError::new(400, "malformed head"),
     }
 }
+// ANCHOR_END: httparse-error
 
 /// Whether the first line is `method SP target SP HTTP/d.d`, whatever
 /// the digits.

@@ -129,6 +129,7 @@ pub fn write_head(
 }
 // ANCHOR_END: write-head
 
+// ANCHOR: choose-framing
 /// Statuses that never have content (RFC 9110 §6.4.1): 1xx, 204, 304.
 fn no_body(status: u16) -> bool {
     (100..200).contains(&status) || status == 204 || status == 304
@@ -152,6 +153,7 @@ fn choose_framing(
         (None, Version::Http10) => OutFraming::Close,
     }
 }
+// ANCHOR_END: choose-framing
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
@@ -320,6 +322,7 @@ pub fn http_date() -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+// ANCHOR: date-cache
 thread_local! {
     /// The formatted date and the second it is for. Every response needs
     /// a Date (RFC 9110 §6.6.1) and formatting one costs far more than
@@ -342,6 +345,7 @@ pub fn push_http_date(out: &mut Vec<u8>) {
         out.extend_from_slice(text.as_bytes());
     });
 }
+// ANCHOR_END: date-cache
 
 /// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110
 /// §5.6.7), always in GMT.

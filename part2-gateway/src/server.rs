@@ -245,6 +245,7 @@ impl<'a> Connection<'a> {
         }
     }
 
+    // ANCHOR: serve-one
     /// Runs the app for one request and writes its response. Returns
     /// whether the connection may carry another request.
     fn serve_one(&mut self, head: &RequestHead) -> Result<bool, Reason> {
@@ -291,6 +292,7 @@ impl<'a> Connection<'a> {
         self.write_exchange(head, &mut exchange)?;
         Ok(exchange.keep_alive())
     }
+    // ANCHOR_END: serve-one
 
     /// The app did not read the whole body; read and drop the rest so the
     /// next request starts where it should. Returns false if the
