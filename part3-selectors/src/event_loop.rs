@@ -342,7 +342,11 @@ impl<D: Dispatch> EventLoop<D> {
                 // the one we take now hears why.
                 self.accept_paused = true;
                 if let Ok((mut stream, _)) = self.listener.accept() {
+                    // Take in what the client sent first: closing with
+                    // unread bytes sends a reset that can destroy the 503.
+                    let _ = std::io::Read::read(&mut stream, scratch);
                     let _ = stream.write(BUSY);
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
                 }
                 return;
             }

@@ -222,3 +222,17 @@ fn out_of_file_descriptors_does_not_spin() {
     }
     assert!(served, "not serving after descriptors were freed");
 }
+
+#[test]
+fn ctrl_c_ends_the_loop_cleanly() {
+    let mut server =
+        tests::Binary::spawn(Part::Part3.binary(), &["--app", "hello"]);
+    assert_eq!(request(server.addr(), HELLO_REQ).status, 200);
+    // An idle keep-alive connection must not hold the exit up.
+    let mut idle = ResponseReader::new(connect(server.addr()));
+    idle.stream().write_all(HELLO_REQ).unwrap();
+    assert_eq!(idle.next("GET").unwrap().status, 200);
+    server.signal("INT");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
+    assert!(idle.closed(), "the idle connection was left open");
+}
