@@ -112,6 +112,8 @@ pub struct Connection {
     readable: bool,
     /// The client shut its side (read returned 0).
     read_closed: bool,
+    /// The poller said the client shut its side; read until we see it.
+    fin_pending: bool,
     /// Close after the current response, whatever keep-alive says.
     close_after: bool,
     /// Whether WRITABLE interest is on.
@@ -150,6 +152,7 @@ impl Connection {
             // before waiting for an event that may already have passed.
             readable: true,
             read_closed: false,
+            fin_pending: false,
             close_after: false,
             want_write: false,
             deadline: None,
@@ -175,9 +178,9 @@ impl Connection {
     }
 
     /// The loop saw readiness on this socket.
-    pub fn ready(&mut self, readable: bool, writable: bool) {
-        self.readable |= readable;
-        let _ = writable; // flush() simply tries; WouldBlock tells us.
+    pub fn ready(&mut self, readable: bool, read_closed: bool) {
+        self.readable |= readable || read_closed;
+        self.fin_pending |= read_closed;
     }
 
     /// Ends keep-alive: the current response is the last.
@@ -572,6 +575,15 @@ impl Connection {
                 Ok(n) => {
                     self.inbuf.extend_from_slice(&ctx.scratch[..n]);
                     got = true;
+                    if n < ctx.scratch.len() && !self.fin_pending {
+                        // A short read emptied the socket's buffer, and
+                        // with edge-triggered readiness bytes arriving
+                        // later raise a new event: skip the read that
+                        // would only say WouldBlock (one syscall less per
+                        // request). Not after a FIN: we must read the 0.
+                        self.readable = false;
+                        return Ok(true);
+                    }
                     // Don't let one connection buffer without bound; the
                     // parser will refuse what is too large anyway.
                     if self.inbuf.len() > ctx.config.max_inbuf() {

@@ -271,10 +271,7 @@ impl<D: Dispatch> EventLoop<D> {
                         else {
                             continue; // closed earlier in this batch
                         };
-                        conn.ready(
-                            event.is_readable() || event.is_read_closed(),
-                            event.is_writable(),
-                        );
+                        conn.ready(event.is_readable(), event.is_read_closed());
                         ready.push(conn.id);
                     }
                 }
