@@ -87,20 +87,51 @@ impl Shared {
     // ANCHOR_END: wake
 }
 
-/// Counts one job from the moment it is queued until it is dropped, run
-/// or not, panicked or not: a drop guard cannot forget.
-struct InFlight(Arc<Shared>);
+/// A job's end of its response: where the pieces go, and a drop guard
+/// that does the bookkeeping however the job ends (done, refused,
+/// panicked), because a guard cannot forget.
+struct Ticket {
+    pieces: Option<SyncSender<Msg>>,
+    id: ConnId,
+    shared: Arc<Shared>,
+}
 
-impl InFlight {
-    fn new(shared: &Arc<Shared>) -> Self {
+impl Ticket {
+    /// Counts a job in flight from the moment it is made.
+    fn new(shared: &Arc<Shared>, id: ConnId, pieces: SyncSender<Msg>) -> Self {
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(Arc::clone(shared))
+        Ticket {
+            pieces: Some(pieces),
+            id,
+            shared: Arc::clone(shared),
+        }
+    }
+
+    /// Hands `msg` to the loop and tells it so. Blocks while
+    /// `PIECES_AHEAD` pieces wait unwritten: the loop sets the pace.
+    /// `false` if the connection is gone.
+    fn send(&self, msg: Msg) -> bool {
+        let Some(pieces) = &self.pieces else {
+            return false;
+        };
+        if pieces.send(msg).is_err() {
+            return false;
+        }
+        self.shared.news_for(self.id);
+        true
     }
 }
 
-impl Drop for InFlight {
+impl Drop for Ticket {
     fn drop(&mut self) {
-        let shared = &self.0;
+        let shared = &self.shared;
+        // Close the channel first: the loop then sees it disconnected.
+        drop(self.pieces.take());
+        if std::thread::panicking() {
+            // The job panicked before its last piece: the loop must look
+            // at the connection, or it would wait for it forever.
+            shared.news_for(self.id);
+        }
         // The last job out wakes a loop that is waiting to exit (see
         // `busy`). SeqCst on both sides: either `busy` sees the count at
         // zero, or we see its flag.
@@ -188,15 +219,12 @@ impl Dispatch for Threaded {
         let facts = RequestFacts::of(&request.head);
         let (pieces, reply) = mpsc::sync_channel(PIECES_AHEAD);
         let app = Arc::clone(&self.app);
-        let in_flight = InFlight::new(&self.shared);
-        let job = move || {
-            run_job(&*app, request, &pieces, id, &in_flight.0);
-            drop(in_flight); // counted until here, even if the app panics
-        };
+        let ticket = Ticket::new(&self.shared, id, pieces);
+        let job = move || run_job(&*app, request, ticket);
         match self.pool.try_execute(job) {
             Ok(()) => Box::new(Reply::new(reply)),
-            // The job comes back and is dropped right here, request,
-            // channel and count with it.
+            // The job comes back and is dropped right here, request and
+            // ticket with it.
             Err(_job) => queue_full(facts),
         }
     }
@@ -233,13 +261,7 @@ impl Monitor {
 // ANCHOR: job
 /// What a worker does for one request: run the app, then pull its body
 /// in pieces and hand each to the loop.
-fn run_job(
-    app: &dyn App,
-    request: Request,
-    pieces: &SyncSender<Msg>,
-    id: ConnId,
-    shared: &Shared,
-) {
+fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
     // The body was read whole by the loop; the app reads it from memory
     // and never waits on the socket.
@@ -256,15 +278,14 @@ fn run_job(
         } else {
             Msg::Last(piece, Summary::of(&exchange))
         };
-        // Blocks while PIECES_AHEAD pieces wait unwritten: the loop sets
-        // the pace, and a big body never sits in memory whole.
-        if pieces.send(msg).is_err() {
+        // Blocks while the loop is behind, so a big body never sits in
+        // memory whole.
+        if !ticket.send(msg) {
             // The connection is gone (the client left, or stalled past
             // the write timeout): stop pulling. Dropping `exchange` drops
             // the body, which kills and reaps a CGI script, closes a file.
             return;
         }
-        shared.news_for(id);
         if !more {
             return;
         }
