@@ -1,8 +1,8 @@
 //! A fixed pool of worker threads behind a bounded queue.
 //!
 //! Built for the chapter rather than taken from a crate (`rayon`,
-//! `threadpool`): it is forty lines, and every one of them is a decision
-//! a server has to make. How many threads? How long may the queue grow?
+//! `threadpool`): it is short, and every line is a decision a server has
+//! to make. How many threads? How long may the queue grow?
 //! What happens to a worker whose job panics? How does it all stop?
 
 use std::panic::{self, AssertUnwindSafe};
@@ -63,7 +63,10 @@ impl Pool {
         let size = size.max(1);
         let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
         // A std receiver has a single owner, so the workers share it
-        // behind a mutex and take turns waiting on it.
+        // behind a mutex and take turns waiting on it. A real server
+        // would use a multi-consumer queue (crossbeam's, or per-worker
+        // queues with work stealing as rayon and tokio do) so that
+        // handing out a job is not serialised on one lock.
         let receiver = Arc::new(Mutex::new(receiver));
         let mut pool = Pool {
             queue: Some(sender),
