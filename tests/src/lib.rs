@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The parts a check can be marked with.
@@ -23,6 +24,8 @@ pub enum Part {
     Part2,
     /// `part3-selectors`: one thread, a readiness loop, many clients.
     Part3,
+    /// `part4-threads`: part 3's loop with a pool of worker threads.
+    Part4,
 }
 
 impl Part {
@@ -32,6 +35,7 @@ impl Part {
             Part::Part1 => "part1-hello",
             Part::Part2 => "part2-gateway",
             Part::Part3 => "part3-selectors",
+            Part::Part4 => "part4-threads",
         }
     }
 }
@@ -50,6 +54,10 @@ pub struct Options {
     pub max_body: u64,
     /// The most connections served at once (parts 3+).
     pub max_connections: usize,
+    /// Worker threads that run the app (part 4).
+    pub workers: usize,
+    /// Requests that may wait for a worker before 503 (part 4).
+    pub queue: usize,
 }
 
 impl Default for Options {
@@ -60,6 +68,8 @@ impl Default for Options {
             app: "hello",
             max_body: 1024 * 1024,
             max_connections: 20_000,
+            workers: 8,
+            queue: 1024,
         }
     }
 }
@@ -186,6 +196,49 @@ pub fn start_with_app(
                 _handle: Box::new(handle),
             }
         }
+        Part::Part4 => {
+            start_threaded(app(), options, loop_config(options)).server
+        }
+    }
+}
+
+/// Part 4 started in-process, with handles on its workers.
+///
+/// Dropping it stops the loop first, then joins the workers: the
+/// connections must be gone before the pool is, so that no worker waits
+/// on a connection nobody will write out.
+pub struct Threads {
+    /// The server; dropped first.
+    pub server: TestServer,
+    /// The pool, to count its live workers.
+    pub pool: Arc<part4_threads::Pool>,
+    /// Jobs in flight.
+    pub monitor: part4_threads::Monitor,
+}
+
+/// Starts part 4 with `app` and a loop `config` of the test's own; the
+/// pool is sized by `options.workers` and `options.queue`.
+pub fn start_threaded(
+    app: part2_gateway::SharedApp,
+    options: &Options,
+    config: part3_selectors::Config,
+) -> Threads {
+    let pool = part4_threads::Pool::new(options.workers, options.queue)
+        .expect("start workers");
+    let pool = Arc::new(pool);
+    let dispatch = part4_threads::Threaded::new(app, Arc::clone(&pool));
+    let monitor = dispatch.monitor();
+    let addr = "127.0.0.1:0".parse().expect("address");
+    let server = part3_selectors::EventLoop::bind(addr, dispatch, config)
+        .expect("bind 127.0.0.1:0");
+    let handle = server.spawn().expect("spawn event loop");
+    Threads {
+        server: TestServer {
+            addr: handle.addr(),
+            _handle: Box::new(handle),
+        },
+        pool,
+        monitor,
     }
 }
 

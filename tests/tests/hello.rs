@@ -22,20 +22,20 @@ fn short_timeout() -> Options {
     Options::short_timeouts()
 }
 
-check!(status_line_and_headers, [Part1, Part2, Part3], |s| {
+check!(status_line_and_headers, [Part1, Part2, Part3, Part4], |s| {
     let r = get_hello(s.addr());
     assert_eq!((r.version.as_str(), r.status), ("HTTP/1.1", 200));
     assert_eq!(r.reason, "OK");
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
 });
 
-check!(hello_body, [Part1, Part2, Part3], |s| {
+check!(hello_body, [Part1, Part2, Part3, Part4], |s| {
     assert_eq!(get_hello(s.addr()).body, b"Hello, World!\n");
 });
 
 check!(
     two_hundred_sequential_connections,
-    [Part1, Part2, Part3],
+    [Part1, Part2, Part3, Part4],
     |s| {
         for i in 0..200 {
             let r = get_hello(s.addr());
@@ -46,7 +46,7 @@ check!(
 
 check!(
     silent_client_is_dropped,
-    [Part1, Part2, Part3],
+    [Part1, Part2, Part3, Part4],
     options(short_timeout()),
     |s| {
         // Connects and says nothing: the server must not wait forever.
@@ -56,18 +56,22 @@ check!(
     }
 );
 
-check!(reset_mid_request_is_survived, [Part1, Part2, Part3], |s| {
-    for _ in 0..5 {
-        let mut stream = client::connect(s.addr());
-        stream.write_all(b"GET / HTTP/1.1\r\nHo").expect("send");
-        client::reset(stream);
+check!(
+    reset_mid_request_is_survived,
+    [Part1, Part2, Part3, Part4],
+    |s| {
+        for _ in 0..5 {
+            let mut stream = client::connect(s.addr());
+            stream.write_all(b"GET / HTTP/1.1\r\nHo").expect("send");
+            client::reset(stream);
+        }
+        assert_eq!(get_hello(s.addr()).status, 200);
     }
-    assert_eq!(get_hello(s.addr()).status, 200);
-});
+);
 
 check!(
     half_sent_request_then_close,
-    [Part1, Part2, Part3],
+    [Part1, Part2, Part3, Part4],
     options(short_timeout()),
     |s| {
         let mut stream = client::connect(s.addr());
@@ -79,7 +83,7 @@ check!(
     }
 );
 
-check!(telnet_lines_with_crlf, [Part1, Part2, Part3], |s| {
+check!(telnet_lines_with_crlf, [Part1, Part2, Part3, Part4], |s| {
     // telnet sends each line as it is typed, with CRLF.
     let mut stream = client::connect(s.addr());
     for line in ["GET / HTTP/1.1\r\n", "Host: localhost\r\n", "\r\n"] {
@@ -96,7 +100,7 @@ check!(telnet_lines_with_crlf, [Part1, Part2, Part3], |s| {
     );
 });
 
-check!(nc_bare_lf, [Part1, Part2, Part3], |s| {
+check!(nc_bare_lf, [Part1, Part2, Part3, Part4], |s| {
     let r = client::request(s.addr(), b"GET / HTTP/1.1\nHost: x\n\n");
     assert_eq!(
         (r.status, r.body.as_slice()),
@@ -110,6 +114,7 @@ fn binaries_serve_hello() {
         (Part::Part1, &[][..]),
         (Part::Part2, &["--app", "hello"]),
         (Part::Part3, &["--app", "hello"]),
+        (Part::Part4, &["--app", "hello"]),
     ];
     for (part, args) in parts {
         let server = Binary::spawn(part.binary(), args);

@@ -22,7 +22,7 @@ fn still_serving(addr: SocketAddr) {
     assert!(r.status < 500, "{r:?}");
 }
 
-check!(date_and_server_headers, [Part2, Part3], |s| {
+check!(date_and_server_headers, [Part2, Part3, Part4], |s| {
     let r = request(s.addr(), HELLO_REQ);
     let date = r.header("Date").expect("Date");
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -31,7 +31,7 @@ check!(date_and_server_headers, [Part2, Part3], |s| {
     assert!(r.header("Server").is_some());
 });
 
-check!(keep_alive_by_default_on_1_1, [Part2, Part3], |s| {
+check!(keep_alive_by_default_on_1_1, [Part2, Part3, Part4], |s| {
     let mut reader = ResponseReader::new(connect(s.addr()));
     for _ in 0..3 {
         reader.stream().write_all(HELLO_REQ).unwrap();
@@ -41,7 +41,7 @@ check!(keep_alive_by_default_on_1_1, [Part2, Part3], |s| {
     }
 });
 
-check!(connection_close_is_honoured, [Part2, Part3], |s| {
+check!(connection_close_is_honoured, [Part2, Part3, Part4], |s| {
     let mut reader = ResponseReader::new(connect(s.addr()));
     reader
         .stream()
@@ -52,7 +52,7 @@ check!(connection_close_is_honoured, [Part2, Part3], |s| {
     assert!(reader.closed(), "server kept the connection");
 });
 
-check!(http_1_0_closes_unless_asked, [Part2, Part3], |s| {
+check!(http_1_0_closes_unless_asked, [Part2, Part3, Part4], |s| {
     let mut reader = ResponseReader::new(connect(s.addr()));
     reader
         .stream()
@@ -72,7 +72,7 @@ check!(http_1_0_closes_unless_asked, [Part2, Part3], |s| {
 
 check!(
     pipelined_requests_answered_in_order,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         let mut reader = ResponseReader::new(connect(s.addr()));
@@ -95,7 +95,7 @@ check!(
 
 check!(
     body_arriving_late_in_pieces,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         let mut stream = connect(s.addr());
@@ -113,7 +113,7 @@ check!(
 
 check!(
     head_split_byte_by_byte,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         let mut stream = connect(s.addr());
@@ -127,34 +127,44 @@ check!(
     }
 );
 
-check!(chunked_request_body, [Part2, Part3], options(echo()), |s| {
-    let req =
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+check!(
+    chunked_request_body,
+    [Part2, Part3, Part4],
+    options(echo()),
+    |s| {
+        let req =
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
         5;ext=1\r\nHello\r\n8\r\n, World!\r\n0\r\nX-Trailer: yes\r\n\r\n";
-    let r = request(s.addr(), req);
-    assert_eq!(r.body, b"Hello, World!");
-});
+        let r = request(s.addr(), req);
+        assert_eq!(r.body, b"Hello, World!");
+    }
+);
 
-check!(expect_100_continue, [Part2, Part3], options(echo()), |s| {
-    let mut stream = connect(s.addr());
-    stream
-        .write_all(
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+check!(
+    expect_100_continue,
+    [Part2, Part3, Part4],
+    options(echo()),
+    |s| {
+        let mut stream = connect(s.addr());
+        stream
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
               Expect: 100-continue\r\n\r\n",
-        )
-        .unwrap();
-    let mut reader = ResponseReader::new(stream);
-    // The server must ask for the body before the client sends it.
-    let interim = reader.next("POST").unwrap();
-    assert_eq!(interim.status, 100);
-    reader.stream().write_all(b"hello").unwrap();
-    let r = reader.next("POST").unwrap();
-    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
-});
+            )
+            .unwrap();
+        let mut reader = ResponseReader::new(stream);
+        // The server must ask for the body before the client sends it.
+        let interim = reader.next("POST").unwrap();
+        assert_eq!(interim.status, 100);
+        reader.stream().write_all(b"hello").unwrap();
+        let r = reader.next("POST").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    }
+);
 
 check!(
     expect_100_refused_gets_final_status,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         // Over the body limit: 413 at once, never a 100.
@@ -173,7 +183,7 @@ check!(
     }
 );
 
-check!(head_gets_headers_without_body, [Part2, Part3], |s| {
+check!(head_gets_headers_without_body, [Part2, Part3, Part4], |s| {
     let mut reader = ResponseReader::new(connect(s.addr()));
     reader
         .stream()
@@ -186,7 +196,7 @@ check!(head_gets_headers_without_body, [Part2, Part3], |s| {
     assert_eq!(reader.next("GET").unwrap().body, b"Hello, World!\n");
 });
 
-check!(no_stray_bytes_after_response, [Part2, Part3], |s| {
+check!(no_stray_bytes_after_response, [Part2, Part3, Part4], |s| {
     let mut stream = connect(s.addr());
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -200,7 +210,7 @@ check!(no_stray_bytes_after_response, [Part2, Part3], |s| {
 
 check!(
     half_close_still_answered,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         let mut stream = connect(s.addr());
@@ -218,7 +228,7 @@ check!(
 
 check!(
     stalled_request_gets_408,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(Options::short_timeouts()),
     |s| {
         let mut stream = connect(s.addr());
@@ -310,7 +320,7 @@ const REFUSED: &[(&str, &[u8], u16)] = &[
 
 check!(
     malformed_requests_get_their_status,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         for (what, bytes, status) in REFUSED {
@@ -327,14 +337,14 @@ check!(
     }
 );
 
-check!(long_request_line_gets_414, [Part2, Part3], |s| {
+check!(long_request_line_gets_414, [Part2, Part3, Part4], |s| {
     let target = "/".to_string() + &"a".repeat(10 * 1024);
     let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(request(s.addr(), req.as_bytes()).status, 414);
     still_serving(s.addr());
 });
 
-check!(huge_head_gets_431, [Part2, Part3], |s| {
+check!(huge_head_gets_431, [Part2, Part3, Part4], |s| {
     let mut req = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
     for i in 0..40 {
         req.push_str(&format!("X-Filler-{i}: {}\r\n", "v".repeat(1000)));
@@ -353,7 +363,7 @@ check!(huge_head_gets_431, [Part2, Part3], |s| {
 
 check!(
     reset_mid_body_leaves_server_serving,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(echo()),
     |s| {
         let mut stream = connect(s.addr());
@@ -369,7 +379,7 @@ check!(
 
 check!(
     environ_app_lists_cgi_variables,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(Options::app("environ")),
     |s| {
         let r = request(

@@ -1,0 +1,416 @@
+//! `Threaded`: part 3's dispatch seam, filled with a worker pool.
+//!
+//! The loop of part 3 still does every read and write. When a request is
+//! complete it calls [`Dispatch::dispatch`]; here that queues a job for
+//! the pool and returns at once with an [`Output`] that has nothing yet.
+//! A worker runs the app and sends the response back in pieces over a
+//! small channel, waking the loop; the loop writes each piece when the
+//! socket is ready.
+//!
+//! ```text
+//!   loop thread                          worker thread
+//!   ───────────                          ─────────────
+//!   request complete ──── job ─────────▶ respond(app, environ)
+//!   fill() → Pending                     exchange.fill(piece)
+//!        ▲                    ◀── piece ─ send (blocks when 4 wait)
+//!        └── woken() ◀── waker.wake() ──  ready.push(conn id)
+//!   fill() → piece, write it …
+//! ```
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use mio::Waker;
+use part2_gateway::environ::Environ;
+use part2_gateway::error::HttpError;
+use part2_gateway::exchange::{Exchange, respond};
+use part2_gateway::gateway::{App, Body, SharedApp, StartResponse};
+use part2_gateway::response::{RequestFacts, write_error};
+use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
+use part3_selectors::timer::ConnId;
+
+use crate::pool::{Pool, lock};
+
+/// About how many bytes a worker hands the loop at a time; the same as
+/// the loop's own write chunk, so one piece is one `write`.
+const PIECE: usize = 64 * 1024;
+
+/// The capacity of a response's first piece: room for the head and a
+/// small body, so a small response is one allocation and one message.
+const FIRST_PIECE: usize = 4 * 1024;
+
+/// How many pieces a worker may get ahead of the loop on one response.
+/// Beyond that it blocks: a response is never held whole in memory, only
+/// `PIECES_AHEAD × PIECE` (256 KiB) of it per connection.
+const PIECES_AHEAD: usize = 4;
+
+/// What the workers and the loop share.
+struct Shared {
+    /// The loop's waker, from [`Dispatch::attach`].
+    waker: OnceLock<Arc<Waker>>,
+    /// Connections whose responses have news since the loop last looked.
+    ready: Mutex<Vec<ConnId>>,
+    /// Jobs queued or running.
+    in_flight: AtomicUsize,
+    /// The loop has asked [`Dispatch::busy`] and was told yes: it waits
+    /// for a wake-up when the last job ends.
+    drain_waiting: AtomicBool,
+}
+
+impl Shared {
+    // ANCHOR: wake
+    /// Tells the loop that connection `id` has news.
+    ///
+    /// Each `wake` is a syscall (a write to an eventfd), so only the
+    /// worker that finds the list empty makes one: the loop has not yet
+    /// been told about the list, and one wake-up will collect everything
+    /// pushed until it calls `woken`.
+    fn news_for(&self, id: ConnId) {
+        let first = {
+            let mut ready = lock(&self.ready);
+            ready.push(id);
+            ready.len() == 1
+        };
+        if first {
+            self.wake_loop();
+        }
+    }
+
+    fn wake_loop(&self) {
+        if let Some(waker) = self.waker.get() {
+            // If waking fails the loop is gone, and nobody is waiting.
+            let _ = waker.wake();
+        }
+    }
+    // ANCHOR_END: wake
+}
+
+/// A job's end of its response: where the pieces go, and a drop guard
+/// that does the bookkeeping however the job ends (done, refused,
+/// panicked), because a guard cannot forget.
+struct Ticket {
+    pieces: Option<SyncSender<Msg>>,
+    id: ConnId,
+    shared: Arc<Shared>,
+}
+
+impl Ticket {
+    /// Counts a job in flight from the moment it is made.
+    fn new(shared: &Arc<Shared>, id: ConnId, pieces: SyncSender<Msg>) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ticket {
+            pieces: Some(pieces),
+            id,
+            shared: Arc::clone(shared),
+        }
+    }
+
+    /// Hands `msg` to the loop and tells it so. Blocks while
+    /// `PIECES_AHEAD` pieces wait unwritten: the loop sets the pace.
+    /// `false` if the connection is gone.
+    fn send(&self, msg: Msg) -> bool {
+        let Some(pieces) = &self.pieces else {
+            return false;
+        };
+        if pieces.send(msg).is_err() {
+            return false;
+        }
+        self.shared.news_for(self.id);
+        true
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        // Close the channel first: the loop then sees it disconnected.
+        drop(self.pieces.take());
+        if std::thread::panicking() {
+            // The job panicked before its last piece: the loop must look
+            // at the connection, or it would wait for it forever.
+            shared.news_for(self.id);
+        }
+        // The last job out wakes a loop that is waiting to exit (see
+        // `busy`). SeqCst on both sides: either `busy` sees the count at
+        // zero, or we see its flag.
+        if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+            && shared.drain_waiting.load(Ordering::SeqCst)
+        {
+            shared.wake_loop();
+        }
+    }
+}
+
+/// What a worker sends the loop about one response.
+enum Msg {
+    /// More bytes, with more to come.
+    Piece(Vec<u8>),
+    /// The last bytes (perhaps all of them), and how it went.
+    Last(Vec<u8>, Summary),
+}
+
+/// What the loop needs to know once a response is complete.
+struct Summary {
+    keep_alive: bool,
+    status: u16,
+    body_bytes: u64,
+    problem: Option<String>,
+}
+
+impl Summary {
+    fn of(exchange: &Exchange) -> Self {
+        Summary {
+            keep_alive: exchange.keep_alive(),
+            status: exchange.status(),
+            body_bytes: exchange.body_bytes(),
+            problem: exchange.problem().map(str::to_string),
+        }
+    }
+}
+
+// ANCHOR: dispatch
+/// Runs each request's app on a worker of a [`Pool`].
+///
+/// The pool is shared (`Arc`) so that whoever builds the loop can keep
+/// it alive after the loop is gone: connections must be dropped before
+/// the workers are joined, or a worker waiting to hand a piece to a
+/// connection would wait forever. See `main.rs`.
+pub struct Threaded {
+    app: SharedApp,
+    pool: Arc<Pool>,
+    shared: Arc<Shared>,
+}
+
+impl Threaded {
+    /// Runs `app` on the workers of `pool`.
+    pub fn new(app: SharedApp, pool: Arc<Pool>) -> Self {
+        Threaded {
+            app,
+            pool,
+            shared: Arc::new(Shared {
+                waker: OnceLock::new(),
+                ready: Mutex::new(Vec::new()),
+                in_flight: AtomicUsize::new(0),
+                drain_waiting: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The pool the apps run on.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// A handle that reports how many jobs are in flight, for tests and
+    /// metrics, usable after the dispatcher moved into the loop.
+    pub fn monitor(&self) -> Monitor {
+        Monitor(Arc::clone(&self.shared))
+    }
+}
+
+impl Dispatch for Threaded {
+    fn attach(&mut self, waker: Arc<Waker>) {
+        let _ = self.shared.waker.set(waker);
+    }
+
+    fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
+        let facts = RequestFacts::of(&request.head);
+        let (pieces, reply) = mpsc::sync_channel(PIECES_AHEAD);
+        let app = Arc::clone(&self.app);
+        let ticket = Ticket::new(&self.shared, id, pieces);
+        let job = move || run_job(&*app, request, ticket);
+        match self.pool.try_execute(job) {
+            Ok(()) => Box::new(Reply::new(reply)),
+            // The job comes back and is dropped right here, request and
+            // ticket with it.
+            Err(_job) => queue_full(facts),
+        }
+    }
+
+    fn woken(&mut self, ready: &mut Vec<ConnId>) {
+        // Take every id at once: the next worker to push will find the
+        // list empty and wake us again.
+        ready.append(&mut lock(&self.shared.ready));
+    }
+
+    // ANCHOR: busy
+    fn busy(&self) -> bool {
+        // The loop asks only while draining. Answering yes promises a
+        // wake-up when the answer changes, or the loop would sleep until
+        // its shutdown deadline: the flag tells the last job to wake it.
+        self.shared.drain_waiting.store(true, Ordering::SeqCst);
+        self.shared.in_flight.load(Ordering::SeqCst) > 0
+    }
+    // ANCHOR_END: busy
+}
+// ANCHOR_END: dispatch
+
+/// Reports on a [`Threaded`] dispatcher from outside the loop.
+#[derive(Clone)]
+pub struct Monitor(Arc<Shared>);
+
+impl Monitor {
+    /// Jobs queued or running right now.
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+// ANCHOR: job
+/// What a worker does for one request: run the app, then pull its body
+/// in pieces and hand each to the loop.
+fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
+    let Request { head, body, info } = request;
+    // The body was read whole by the loop; the app reads it from memory
+    // and never waits on the socket.
+    let mut environ = Environ::from_request(&head, &info, Cursor::new(body));
+    // `respond` catches a panicking app and makes it a 500.
+    let mut exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    let mut capacity = FIRST_PIECE;
+    loop {
+        let mut piece = Vec::with_capacity(capacity);
+        capacity = PIECE;
+        let more = exchange.fill(&mut piece, PIECE);
+        let msg = if more {
+            Msg::Piece(piece)
+        } else {
+            Msg::Last(piece, Summary::of(&exchange))
+        };
+        // Blocks while the loop is behind, so a big body never sits in
+        // memory whole.
+        if !ticket.send(msg) {
+            // The connection is gone (the client left, or stalled past
+            // the write timeout): stop pulling. Dropping `exchange` drops
+            // the body, which kills and reaps a CGI script, closes a file.
+            return;
+        }
+        if !more {
+            return;
+        }
+    }
+}
+// ANCHOR_END: job
+
+// ANCHOR: output
+/// The loop's side of a response a worker is producing.
+struct Reply {
+    pieces: Receiver<Msg>,
+    /// Set once the last piece arrived.
+    summary: Option<Summary>,
+    /// Some bytes of the response have been handed to the loop.
+    started: bool,
+}
+
+impl Reply {
+    fn new(pieces: Receiver<Msg>) -> Self {
+        Reply {
+            pieces,
+            summary: None,
+            started: false,
+        }
+    }
+}
+
+impl Output for Reply {
+    fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> Progress {
+        let mut got = false;
+        while out.len() < want {
+            let (piece, summary) = match self.pieces.try_recv() {
+                Ok(Msg::Piece(piece)) => (piece, None),
+                Ok(Msg::Last(piece, summary)) => (piece, Some(summary)),
+                // The worker has not sent more yet; it will wake us.
+                Err(TryRecvError::Empty) if got => return Progress::More,
+                Err(TryRecvError::Empty) => return Progress::Pending,
+                Err(TryRecvError::Disconnected) => {
+                    self.summary = Some(self.worker_died(out));
+                    return Progress::Done;
+                }
+            };
+            append(out, piece);
+            got = true;
+            self.started = true;
+            if let Some(summary) = summary {
+                self.summary = Some(summary);
+                return Progress::Done;
+            }
+        }
+        Progress::More
+    }
+
+    fn keep_alive(&self) -> bool {
+        self.summary.as_ref().is_some_and(|s| s.keep_alive)
+    }
+
+    fn status(&self) -> u16 {
+        self.summary.as_ref().map_or(500, |s| s.status)
+    }
+
+    fn body_bytes(&self) -> u64 {
+        self.summary.as_ref().map_or(0, |s| s.body_bytes)
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.summary.as_ref().and_then(|s| s.problem.clone())
+    }
+}
+
+impl Reply {
+    /// The worker dropped its sender without a last piece: its job
+    /// panicked outside the app (in the body, say). If nothing was sent
+    /// yet the client can still get a 500; otherwise the connection
+    /// closes mid-response, which is how HTTP says "incomplete".
+    fn worker_died(&self, out: &mut Vec<u8>) -> Summary {
+        let problem = "the job panicked while producing the response";
+        if !self.started {
+            write_error(out, &HttpError::new(500, problem));
+        }
+        Summary {
+            keep_alive: false,
+            // Mid-response we no longer know what status was sent; the
+            // log says 500 either way.
+            status: 500,
+            body_bytes: 0,
+            problem: Some(problem.to_string()),
+        }
+    }
+}
+
+/// Moves a piece into `out`: no copy when `out` is empty, the usual case.
+fn append(out: &mut Vec<u8>, piece: Vec<u8>) {
+    if out.is_empty() {
+        *out = piece;
+    } else {
+        out.extend_from_slice(&piece);
+    }
+}
+// ANCHOR_END: output
+
+// ANCHOR: queue-full
+/// Every worker is busy and the queue is full: answer `503` right away,
+/// on the loop thread, rather than make the client wait in a line that
+/// only grows. `Retry-After` tells it when to try again; the connection
+/// closes, so a client that pipelined more requests must resend them.
+fn queue_full(mut facts: RequestFacts) -> Box<dyn Output> {
+    facts.keep_alive = false;
+    // A tiny app through part 2's `respond`: the head is framed and
+    // dated like any other. It reads nothing, so its environ is empty.
+    let mut environ = Environ::new(Default::default(), std::io::empty());
+    Box::new(respond(&server_busy, &mut environ, facts))
+}
+
+fn server_busy(
+    _: &mut Environ<'_>,
+    start_response: &mut StartResponse,
+) -> Body {
+    start_response.start(
+        "503 Service Unavailable",
+        vec![
+            ("Content-Type".into(), "text/plain; charset=utf-8".into()),
+            ("Retry-After".into(), "1".into()),
+        ],
+    );
+    Body::from("503 Service Unavailable: server busy, retry shortly\n")
+}
+// ANCHOR_END: queue-full

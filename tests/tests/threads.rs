@@ -1,0 +1,347 @@
+//! Part 4's own checks: what the worker pool fixes (a slow app no longer
+//! stops the world) and what it must not break (overload, panics,
+//! shutdown, leaks).
+
+// A failed unwrap in a test is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, PoisonError, RwLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use part2_gateway::{Body, Environ, StartResponse};
+use tests::client::{ResponseReader, connect, request};
+use tests::{
+    Options, Part, Threads, binary_path, loop_config, parse_serving_line,
+    start, start_threaded,
+};
+
+/// The leak check counts this process's descriptors and threads, so it
+/// runs alone: every other check here takes this lock shared.
+static EXCLUSIVE: RwLock<()> = RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    EXCLUSIVE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn sleepy(workers: usize, queue: usize) -> Options {
+    Options {
+        workers,
+        queue,
+        ..Options::app("sleep")
+    }
+}
+
+/// Waits for a condition outside our control (another thread's state,
+/// the kernel's), failing after `limit`.
+fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn eight_slow_requests_overlap_on_eight_workers() {
+    let _shared = shared();
+    let server = start(Part::Part4, &sleepy(8, 64));
+    let addr = server.addr();
+    let barrier = Arc::new(Barrier::new(8));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                let mut stream = connect(addr);
+                barrier.wait();
+                stream
+                    .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                let sent = Instant::now();
+                let r = ResponseReader::new(stream).next("GET").unwrap();
+                assert_eq!(r.status, 200);
+                (sent, Instant::now())
+            })
+        })
+        .collect();
+    let times: Vec<_> =
+        clients.into_iter().map(|c| c.join().unwrap()).collect();
+    // Part 3 would answer them one after another. Here every request
+    // was sent before any answer came back: all eight ran at once.
+    let last_sent = times.iter().map(|t| t.0).max().unwrap();
+    let first_done = times.iter().map(|t| t.1).min().unwrap();
+    assert!(
+        last_sent < first_done,
+        "some request finished before the last one started"
+    );
+}
+
+#[test]
+fn a_fast_request_overtakes_a_slow_one() {
+    let _shared = shared();
+    let server = start(Part::Part4, &sleepy(2, 64));
+    let addr = server.addr();
+    let mut slow = connect(addr);
+    slow.write_all(b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let fast = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(fast.status, 200);
+    // The fast answer is here; the slow one is not yet (the opposite of
+    // part 3's `slow_app_blocks_the_whole_loop`).
+    slow.set_nonblocking(true).unwrap();
+    let mut peek = [0u8; 16];
+    assert!(
+        slow.peek(&mut peek).is_err(),
+        "the slow request finished first"
+    );
+}
+
+#[test]
+fn full_queue_gets_503_with_retry_after() {
+    let _shared = shared();
+    // One worker and one queue slot: a third request at once is refused.
+    let server = start(Part::Part4, &sleepy(1, 1));
+    let addr = server.addr();
+    let mut readers: Vec<_> = (0..5)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream
+                .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            ResponseReader::new(stream)
+        })
+        .collect();
+    let mut ok = 0;
+    let mut busy = 0;
+    for reader in &mut readers {
+        let r = reader.next("GET").unwrap();
+        match r.status {
+            200 => ok += 1,
+            503 => {
+                busy += 1;
+                assert_eq!(r.header("Retry-After"), Some("1"), "{r:?}");
+                assert_eq!(r.header("Connection"), Some("close"), "{r:?}");
+                assert!(reader.closed(), "503 should close");
+            }
+            other => panic!("unexpected status {other}: {r:?}"),
+        }
+    }
+    assert!(ok >= 1 && busy >= 3, "{ok} served, {busy} refused");
+    // The overload passes: the next client is served again.
+    let r = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 200);
+}
+
+/// `/panic` panics in the app; `/body-panic` panics while its body is
+/// pulled (outside the app, where `respond` cannot catch it); `/slow`
+/// takes 200 ms; anything else says ok.
+fn faulty(environ: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
+    let headers = vec![("Content-Type".into(), "text/plain".into())];
+    match environ.path_info() {
+        "/panic" => panic!("the app panics"),
+        "/body-panic" => {
+            sr.start("200 OK", headers);
+            Body::stream(std::iter::from_fn(|| panic!("the body panics")))
+        }
+        "/slow" => {
+            thread::sleep(Duration::from_millis(200));
+            sr.start("200 OK", headers);
+            Body::from("slow\n")
+        }
+        "/endless" => {
+            sr.start("200 OK", headers);
+            Body::stream(std::iter::repeat_with(|| Ok(vec![b'x'; 64 * 1024])))
+        }
+        _ => {
+            sr.start("200 OK", headers);
+            Body::from("ok\n")
+        }
+    }
+}
+
+fn start_faulty(options: &Options, config: part3_selectors::Config) -> Threads {
+    start_threaded(Arc::new(faulty), options, config)
+}
+
+fn get(addr: SocketAddr, path: &str) -> tests::client::Response {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    request(addr, req.as_bytes())
+}
+
+#[test]
+fn panics_get_500_and_the_pool_keeps_its_size() {
+    let _shared = shared();
+    let options = Options::default();
+    let threads = start_faulty(&options, loop_config(&options));
+    let addr = threads.server.addr();
+    assert_eq!(threads.pool.live_workers(), 8);
+    for _ in 0..10 {
+        assert_eq!(get(addr, "/panic").status, 500);
+        assert_eq!(get(addr, "/body-panic").status, 500);
+        assert_eq!(get(addr, "/").body, b"ok\n");
+    }
+    assert_eq!(threads.pool.live_workers(), 8);
+    eventually("no jobs in flight", Duration::from_secs(5), || {
+        threads.monitor.in_flight() == 0
+    });
+}
+
+#[test]
+fn a_client_that_stops_reading_frees_its_worker() {
+    let _shared = shared();
+    let options = Options {
+        workers: 1,
+        ..Options::default()
+    };
+    let config = part3_selectors::Config {
+        write_timeout: Duration::from_millis(300),
+        ..loop_config(&options)
+    };
+    let threads = start_faulty(&options, config);
+    let addr = threads.server.addr();
+    let mut hog = connect(addr);
+    hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // The body never ends and `hog` never reads: the worker blocks on a
+    // full channel until the write timeout closes the connection, then
+    // its send fails and it lets go.
+    eventually("the worker to let go", Duration::from_secs(10), || {
+        threads.monitor.in_flight() == 0
+    });
+    assert_eq!(get(addr, "/").status, 200);
+    drop(hog);
+}
+
+#[test]
+fn sigint_lets_the_request_in_flight_finish() {
+    let _shared = shared();
+    let mut child = Command::new(binary_path("part4-threads"))
+        .args(["--port", "0", "--app", "sleep", "--workers", "2"])
+        .args(["--verbose", "--shutdown-timeout", "10"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (line_tx, lines) = mpsc::channel();
+    // Every line the server prints, for as long as it runs: the pipe
+    // never fills.
+    thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = Duration::from_secs(10);
+    let addr = parse_serving_line(&lines.recv_timeout(wait).unwrap()).unwrap();
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // `--verbose` prints the request head once the loop has parsed it and
+    // handed it to a worker: now the request is in flight.
+    loop {
+        let line = lines.recv_timeout(wait).unwrap();
+        if line.contains("< GET /?ms=1000") {
+            break;
+        }
+    }
+    let signalled = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let r = ResponseReader::new(stream).next("GET").unwrap();
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"slept 1000 ms\n"[..])
+    );
+    let (status_tx, status) = mpsc::channel();
+    thread::spawn(move || status_tx.send(child.wait()));
+    let code = status.recv_timeout(wait).unwrap().unwrap().code();
+    assert_eq!(code, Some(0));
+    // It did not sit out its 10 s shutdown timeout: the last job's end
+    // woke the draining loop.
+    assert!(signalled.elapsed() < Duration::from_secs(5));
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Threads of our servers, by the names the loop and the pool give
+/// them. (Counting every thread would count the test harness's too,
+/// which starts threads for the next tests whenever it likes.)
+fn server_threads() -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    tasks
+        .flatten()
+        .filter(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm"));
+            let comm = comm.unwrap_or_default();
+            comm.starts_with("worker-") || comm.starts_with("event-loop")
+        })
+        .count()
+}
+
+#[test]
+fn no_leaks_after_ten_thousand_requests() {
+    let _alone = EXCLUSIVE.write().unwrap_or_else(PoisonError::into_inner);
+    let (fds_before, threads_before) = (open_fds(), server_threads());
+    let options = Options::default();
+    let server = start_faulty(&options, loop_config(&options));
+    let addr = server.server.addr();
+    let fds_serving = open_fds();
+    // A thread names itself once it runs: wait for all to be counted.
+    let limit = Duration::from_secs(10);
+    eventually("8 workers and a loop", limit, || {
+        server_threads() == threads_before + 8 + 1
+    });
+    // 10 keep-alive clients, 1,000 requests each.
+    let clients: Vec<_> = (0..10)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut reader = ResponseReader::new(connect(addr));
+                for _ in 0..1000 {
+                    reader
+                        .stream()
+                        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .unwrap();
+                    assert_eq!(reader.next("GET").unwrap().body, b"ok\n");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    // Clients that leave while a worker runs their request.
+    for _ in 0..20 {
+        let mut stream = connect(addr);
+        stream
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        tests::client::reset(stream);
+    }
+    let limit = Duration::from_secs(10);
+    eventually("no jobs in flight", limit, || {
+        server.monitor.in_flight() == 0
+    });
+    // Every connection is closed on the server's side too.
+    eventually("connections closed", limit, || open_fds() <= fds_serving);
+    assert_eq!(server.pool.live_workers(), 8);
+    drop(server);
+    // The loop thread and the workers are joined, every socket closed.
+    eventually("threads joined", limit, || {
+        server_threads() <= threads_before
+    });
+    eventually("descriptors closed", limit, || open_fds() <= fds_before);
+}
