@@ -14,7 +14,7 @@ fn get(path: &str) -> Vec<u8> {
 
 check!(
     demo_index_links_everything,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(demo()),
     |s| {
         let r = request(s.addr(), &get("/"));
@@ -31,7 +31,7 @@ check!(
 
 check!(
     static_file_with_type_and_304,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(demo()),
     |s| {
         let r = request(s.addr(), &get("/static/hello.txt"));
@@ -56,7 +56,7 @@ check!(
 
 check!(
     static_never_leaves_the_root,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(demo()),
     |s| {
         for attack in [
@@ -82,15 +82,20 @@ check!(
     }
 );
 
-check!(cgi_shell_script, [Part2, Part3], options(demo()), |s| {
-    let r = request(s.addr(), &get("/cgi-bin/hello.sh/extra?x=1"));
-    assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
-    assert!(!r.body.is_empty());
-});
+check!(
+    cgi_shell_script,
+    [Part2, Part3, Part4],
+    options(demo()),
+    |s| {
+        let r = request(s.addr(), &get("/cgi-bin/hello.sh/extra?x=1"));
+        assert_eq!(r.status, 200, "{:?}", String::from_utf8_lossy(&r.body));
+        assert!(!r.body.is_empty());
+    }
+);
 
 check!(
     python_wsgi_app_through_cgi,
-    [Part2, Part3],
+    [Part2, Part3, Part4],
     options(demo()),
     |s| {
         let r = request(s.addr(), &get("/cgi-bin/wsgi_app.py/any/path?x=1"));
@@ -106,15 +111,20 @@ check!(
     }
 );
 
-check!(gzip_when_asked, [Part2, Part3], options(demo()), |s| {
-    let req =
+check!(
+    gzip_when_asked,
+    [Part2, Part3, Part4],
+    options(demo()),
+    |s| {
+        let req =
         b"GET /environ HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n";
-    let r = request(s.addr(), req);
-    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
-    assert_eq!(&r.body[..2], &[0x1f, 0x8b], "gzip magic");
-    let plain = request(s.addr(), &get("/environ"));
-    assert_eq!(plain.header("Content-Encoding"), None);
-    assert!(
-        String::from_utf8_lossy(&plain.body).contains("REQUEST_METHOD=GET")
-    );
-});
+        let r = request(s.addr(), req);
+        assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+        assert_eq!(&r.body[..2], &[0x1f, 0x8b], "gzip magic");
+        let plain = request(s.addr(), &get("/environ"));
+        assert_eq!(plain.header("Content-Encoding"), None);
+        assert!(
+            String::from_utf8_lossy(&plain.body).contains("REQUEST_METHOD=GET")
+        );
+    }
+);

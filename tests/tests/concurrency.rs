@@ -17,7 +17,7 @@ use tests::{Options, Part, check, start_with_app};
 
 const HELLO_REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-check!(thousand_clients_twenty_requests_each, [Part3], |s| {
+check!(thousand_clients_twenty_requests_each, [Part3, Part4], |s| {
     let addr = s.addr();
     // 20 threads, each holding 50 open connections: 1,000 at once.
     let threads: Vec<_> = (0..20)
@@ -45,7 +45,7 @@ check!(thousand_clients_twenty_requests_each, [Part3], |s| {
 
 check!(
     slowloris_does_not_delay_others,
-    [Part3],
+    [Part3, Part4],
     options(Options::short_timeouts()),
     |s| {
         let addr = s.addr();
@@ -113,6 +113,11 @@ fn never_reading_client_does_not_block_others_part3() {
     never_reading_client_does_not_block_others(Part::Part3);
 }
 
+#[test]
+fn never_reading_client_does_not_block_others_part4() {
+    never_reading_client_does_not_block_others(Part::Part4);
+}
+
 fn sleepy() -> Options {
     Options::app("sleep")
 }
@@ -156,7 +161,7 @@ fn two_connections() -> Options {
 
 check!(
     full_server_answers_503,
-    [Part3],
+    [Part3, Part4],
     options(two_connections()),
     |s| {
         let addr = s.addr();
