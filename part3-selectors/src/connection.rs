@@ -35,6 +35,7 @@ use crate::timer::{ConnId, Timers};
 /// How much response the loop prepares before writing it.
 const OUT_CHUNK: usize = 64 * 1024;
 
+// ANCHOR: phase
 /// Where a connection is in its request/response cycle.
 enum Phase {
     /// Between requests: nothing buffered, waiting for the first byte.
@@ -61,6 +62,7 @@ enum Phase {
     /// closes too, so our last response is not destroyed by a reset.
     Closing,
 }
+// ANCHOR_END: phase
 
 /// Why a connection ended, for the log line dropped connections get.
 #[derive(Debug)]
@@ -271,6 +273,7 @@ impl Connection {
     }
     // ANCHOR_END: drive
 
+    // ANCHOR: flush
     /// Writes pending output. `Ok(true)`: all written.
     fn flush(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {
         while self.out_pos < self.outbuf.len() {
@@ -319,6 +322,7 @@ impl Connection {
         let token = Token(self.id.slot);
         let _ = ctx.registry.reregister(&mut self.stream, token, interest);
     }
+    // ANCHOR_END: flush
 
     /// Pulls the next piece of the response into `outbuf`. Returns
     /// `Ok(false)` when the producer has nothing yet.
@@ -376,6 +380,7 @@ impl Connection {
         Ok(true)
     }
 
+    // ANCHOR: enter-idle
     /// Back between requests: give the buffers back if nothing is
     /// pipelined, so 10,000 idle connections cost little memory.
     fn enter_idle(&mut self, ctx: &mut Ctx<'_>) {
@@ -390,7 +395,9 @@ impl Connection {
         self.outbuf = Vec::new();
         self.out_pos = 0;
     }
+    // ANCHOR_END: enter-idle
 
+    // ANCHOR: closing
     fn start_closing(&mut self, ctx: &mut Ctx<'_>) {
         let _ = self.stream.shutdown(Shutdown::Write);
         self.phase = Phase::Closing;
@@ -410,6 +417,7 @@ impl Connection {
             }
         }
     }
+    // ANCHOR_END: closing
 
     // ANCHOR: parse
     /// Advances the request in `inbuf` as far as the bytes allow.

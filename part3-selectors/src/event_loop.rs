@@ -81,6 +81,7 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 Content-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\n\
 Connection: close\r\n\r\n503 Server is full\r\n";
 
+// ANCHOR: slab
 /// A slab: connections stored by slot, free slots reused. The slot is
 /// the connection's `mio::Token`.
 #[derive(Default)]
@@ -121,6 +122,7 @@ impl Slab {
         self.slots.iter().flatten().map(|c| c.id).collect()
     }
 }
+// ANCHOR_END: slab
 
 /// A stop switch for a loop running elsewhere.
 #[derive(Clone)]
@@ -161,6 +163,7 @@ impl<D: Dispatch> EventLoop<D> {
     ///
     /// mio's `bind` listens with a backlog of 1024: std's 128 overflows
     /// under a burst of connects and clients stall a second on SYN retry.
+    // ANCHOR: bind
     pub fn bind(
         addr: SocketAddr,
         mut dispatch: D,
@@ -191,6 +194,7 @@ impl<D: Dispatch> EventLoop<D> {
             draining: None,
         })
     }
+    // ANCHOR_END: bind
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
@@ -205,6 +209,7 @@ impl<D: Dispatch> EventLoop<D> {
         }
     }
 
+    // ANCHOR: signals
     /// Stops on SIGINT or SIGTERM too (for the binaries).
     pub fn stop_on_signals(
         &mut self,
@@ -219,6 +224,7 @@ impl<D: Dispatch> EventLoop<D> {
         )?;
         Ok(signals)
     }
+    // ANCHOR_END: signals
 
     /// Runs until stopped; with `signals`, also until SIGINT/SIGTERM.
     /// A graceful stop finishes responses in flight for up to
@@ -460,6 +466,7 @@ impl<D: Dispatch> EventLoop<D> {
     }
     // ANCHOR_END: expire
 
+    // ANCHOR: drain
     /// Stops accepting, closes idle connections, and lets the others
     /// finish their current response.
     fn begin_drain(&mut self, now: Instant, timeout: Duration) {
@@ -480,6 +487,7 @@ impl<D: Dispatch> EventLoop<D> {
             }
         }
     }
+    // ANCHOR_END: drain
 
     /// Connections open now.
     pub fn connections(&self) -> usize {

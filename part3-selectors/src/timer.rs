@@ -28,6 +28,7 @@ pub struct ConnId {
     pub serial: u64,
 }
 
+// ANCHOR: timers
 /// The min-heap of pending deadlines.
 #[derive(Debug, Default)]
 pub struct Timers {
@@ -62,6 +63,7 @@ impl Timers {
             _ => None,
         }
     }
+    // ANCHOR_END: timers
 
     /// Entries held, stale ones included (for tests and figures).
     pub fn len(&self) -> usize {
