@@ -22,8 +22,7 @@ TICKS=$(getconf CLK_TCK)
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 2; }
 ulimit -n "$(( IDLE + 1000 ))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-cargo build --release -q -p part2-gateway -p part3-selectors ${PART4:+-p part4-threads} 2>/dev/null \
-  || cargo build --release -q -p part2-gateway -p part3-selectors
+cargo build --release -q -p part3-selectors -p part4-threads
 (cd peers && cargo build --release -q)
 
 PIDS=()

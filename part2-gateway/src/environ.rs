@@ -5,6 +5,7 @@
 //! request body as an input stream (`wsgi.input`). The CGI app hands the
 //! same variables to a script as its environment.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -40,7 +41,13 @@ pub const SERVER_SOFTWARE: &str =
 // ANCHOR: environ
 /// The request as the app sees it: CGI meta-variables and the body.
 pub struct Environ<'a> {
-    vars: BTreeMap<String, String>,
+    /// The meta-variables, built from `request` the first time any of
+    /// them is asked for: an app that never looks (like `hello`) never
+    /// pays for twenty formatted strings. Go's `net/http` parses forms
+    /// lazily for the same reason.
+    vars: OnceCell<BTreeMap<String, String>>,
+    /// Where the variables come from, until they are built.
+    request: Option<(&'a RequestHead, ServerInfo)>,
     /// `wsgi.input`: the request body, decoded (no chunk framing).
     input: Box<dyn Read + Send + 'a>,
 }
@@ -53,33 +60,45 @@ impl<'a> Environ<'a> {
         input: impl Read + Send + 'a,
     ) -> Self {
         Environ {
-            vars,
+            vars: OnceCell::from(vars),
+            request: None,
             input: Box::new(input),
         }
     }
 
-    /// The environ for a parsed request (see [`cgi_vars`]).
+    /// The environ for a parsed request (see [`cgi_vars`]); the
+    /// variables are built when first asked for.
     pub fn from_request(
-        head: &RequestHead,
+        head: &'a RequestHead,
         info: &ServerInfo,
         input: impl Read + Send + 'a,
     ) -> Self {
-        Environ::new(cgi_vars(head, info), input)
+        Environ {
+            vars: OnceCell::new(),
+            request: Some((head, info.clone())),
+            input: Box::new(input),
+        }
     }
 
     /// A variable, e.g. `environ.get("PATH_INFO")`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str)
+        self.vars().get(key).map(String::as_str)
     }
 
     /// Sets a variable (middleware such as the URL map rewrites some).
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.vars.insert(key.to_string(), value.into());
+        self.vars();
+        if let Some(vars) = self.vars.get_mut() {
+            vars.insert(key.to_string(), value.into());
+        }
     }
 
     /// All variables, sorted by name.
     pub fn vars(&self) -> &BTreeMap<String, String> {
-        &self.vars
+        self.vars.get_or_init(|| match &self.request {
+            Some((head, info)) => cgi_vars(head, info),
+            None => BTreeMap::new(),
+        })
     }
 
     /// The body stream; reading it may send `100 Continue` first.
@@ -135,7 +154,8 @@ impl<'a> Environ<'a> {
             expect_continue: false,
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], 8888));
-        Environ::from_request(&head, &ServerInfo::new(addr, addr), io::empty())
+        let info = ServerInfo::new(addr, addr);
+        Environ::new(cgi_vars(&head, &info), io::empty())
     }
 }
 

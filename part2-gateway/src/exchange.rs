@@ -56,13 +56,13 @@ pub fn respond(
         Ok(body) => body,
         Err(_) => return Exchange::internal_error(request, "the app panicked"),
     };
-    let Some((status, reason)) = start_response.parsed_status() else {
+    if start_response.parsed_status().is_none() {
         let problem = match start_response.status() {
             None => "the app did not call start_response",
             Some(_) => "the app gave a malformed status",
         };
         return Exchange::internal_error(request, problem);
-    };
+    }
     // The app may declare a length; otherwise a body in memory has one.
     let declared = start_response.header("Content-Length");
     let body_len = match declared.map(|v| v.trim().parse::<u64>()) {
@@ -72,14 +72,14 @@ pub fn respond(
         }
         None => body.known_len(),
     };
-    let headers: Vec<(String, String)> = start_response
-        .headers()
-        .iter()
-        .filter(|(n, _)| {
-            !is_server_owned(n) && !n.eq_ignore_ascii_case("content-length")
-        })
-        .cloned()
-        .collect();
+    // Framing and hop-by-hop fields are the server's to write.
+    let mut headers = std::mem::take(start_response.headers_mut());
+    headers.retain(|(n, _)| {
+        !is_server_owned(n) && !n.eq_ignore_ascii_case("content-length")
+    });
+    let Some((status, reason)) = start_response.parsed_status() else {
+        return Exchange::internal_error(request, "the app gave a bad status");
+    };
     let mut head = Vec::with_capacity(256);
     let plan =
         write_head(&mut head, &request, status, reason, &headers, body_len);

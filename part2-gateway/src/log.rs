@@ -47,11 +47,14 @@ thread_local! {
 
 /// `21/Nov/2026:21:23:35 +0000`, formatted at most once a second.
 fn log_time() -> String {
-    let now = chrono::Local::now();
-    let second = now.timestamp();
+    // The UTC second is cheap to read; the local time zone is not.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     LOG_TIME.with(|cell| {
         let mut cached = cell.borrow_mut();
         if cached.0 != second {
+            let now = chrono::Local::now();
             *cached = (second, now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
         }
         cached.1.clone()

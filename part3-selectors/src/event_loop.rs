@@ -73,6 +73,36 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 const SIGNALS: Token = Token(usize::MAX - 3);
 
+/// How many finished handshakes the kernel may queue for `accept`.
+///
+/// std's and mio's `bind` both ask for 128. A burst of a thousand
+/// connects overflows that queue; the kernel then drops the extra SYNs
+/// and each of those clients waits a whole second to retry. Linux caps
+/// the value at `net.core.somaxconn` (4096 on current kernels).
+pub const BACKLOG: i32 = 1024;
+
+// ANCHOR: listen
+/// socket(), bind() and listen() by hand, for a backlog of our choosing.
+pub fn listen(
+    addr: SocketAddr,
+    backlog: i32,
+) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    // Restarting the server must not fail while old connections of the
+    // previous run linger in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+// ANCHOR_END: listen
+
 /// How long accepting pauses after the process ran out of descriptors.
 const EMFILE_PAUSE: Duration = Duration::from_millis(100);
 
@@ -160,9 +190,6 @@ pub struct EventLoop<D: Dispatch> {
 
 impl<D: Dispatch> EventLoop<D> {
     /// Binds `addr` and prepares the loop.
-    ///
-    /// mio's `bind` listens with a backlog of 1024: std's 128 overflows
-    /// under a burst of connects and clients stall a second on SYN retry.
     // ANCHOR: bind
     pub fn bind(
         addr: SocketAddr,
@@ -170,7 +197,7 @@ impl<D: Dispatch> EventLoop<D> {
         config: Config,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
+        let mut listener = TcpListener::from_std(listen(addr, BACKLOG)?);
         poll.registry().register(
             &mut listener,
             LISTENER,
