@@ -38,12 +38,12 @@ fn main() {
     settings.addr = target::resolve_loopback(&listen)
         .unwrap_or_else(|msg| cli::fail(PROGRAM, &msg));
     let mut stdout = io::stdout().lock();
-    let _ = writeln!(
-        stdout,
-        "misbehave {listen} -> {}",
-        settings.addr,
-        listen = listen.addr()
-    );
+    let name = Scenario::ALL
+        .iter()
+        .find(|(s, _, _)| *s == scenario)
+        .map_or("", |(_, name, _)| name);
+    // Show what the host resolved to: the address actually played on.
+    let _ = writeln!(stdout, "misbehave {name} on {}", settings.addr);
     match scenarios::run(scenario, &settings, &mut stdout) {
         Ok(_) => {}
         Err(failure @ Failure::Malformed(_)) => {
