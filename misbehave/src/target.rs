@@ -142,12 +142,12 @@ pub fn parse_args(
     settings.path = parsed.value("path").map(str::to_string);
     // The path goes into a request line verbatim: a space or a CR in it
     // would make a different request from the one the scenario means.
-    if let Some(path) = &settings.path {
-        if !path.starts_with('/') || path.bytes().any(|b| b <= b' ') {
-            return Err(CliError::Bad(format!(
-                "--path must start with / and hold no spaces: {path:?}"
-            )));
-        }
+    if let Some(path) = &settings.path
+        && (!path.starts_with('/') || path.bytes().any(|b| b <= b' '))
+    {
+        return Err(CliError::Bad(format!(
+            "--path must start with / and hold no spaces: {path:?}"
+        )));
     }
     settings.delay = millis(&parsed, "delay-ms")?;
     settings.max = seconds(&parsed, "max-secs")?;

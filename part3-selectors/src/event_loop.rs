@@ -286,13 +286,13 @@ impl<D: Dispatch> EventLoop<D> {
                         self.dispatch.woken(&mut ready);
                     }
                     SIGNALS => {
-                        if let Some(signals) = signals.as_deref_mut() {
-                            if signals.pending().next().is_some() {
-                                if self.draining.is_some() {
-                                    return Ok(()); // second Ctrl-C: now
-                                }
-                                self.begin_drain(now, shutdown_timeout);
+                        if let Some(signals) = signals.as_deref_mut()
+                            && signals.pending().next().is_some()
+                        {
+                            if self.draining.is_some() {
+                                return Ok(()); // second Ctrl-C: now
                             }
+                            self.begin_drain(now, shutdown_timeout);
                         }
                     }
                     Token(slot) => {
@@ -319,12 +319,11 @@ impl<D: Dispatch> EventLoop<D> {
                 self.accept(now, &mut scratch, &mut logbuf);
             }
             flush_log(&mut logbuf);
-            if let Some(deadline) = self.draining {
-                if (self.conns.len == 0 && !self.dispatch.busy())
-                    || now >= deadline
-                {
-                    return Ok(());
-                }
+            if let Some(deadline) = self.draining
+                && ((self.conns.len == 0 && !self.dispatch.busy())
+                    || now >= deadline)
+            {
+                return Ok(());
             }
         }
     }

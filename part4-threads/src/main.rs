@@ -66,10 +66,10 @@ fn main() {
     // Connections first: a worker still streaming to one sees its channel
     // close and stops. Then the workers, now idle, are joined.
     drop(server);
-    if let Some(pool) = Arc::into_inner(pool) {
-        if !pool.shutdown(JOIN_GRACE) {
-            log::stderr_line("some workers were still busy; exiting anyway");
-        }
+    if let Some(pool) = Arc::into_inner(pool)
+        && !pool.shutdown(JOIN_GRACE)
+    {
+        log::stderr_line("some workers were still busy; exiting anyway");
     }
     // ANCHOR_END: shutdown
 }

@@ -76,10 +76,10 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
         let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut weight = Some(1000);
         for param in parts {
-            if let Some((name, value)) = param.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("q") {
-                    weight = parse_qvalue(value.trim());
-                }
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                weight = parse_qvalue(value.trim());
             }
         }
         // An element with a malformed weight is ignored, not guessed at.
