@@ -13,12 +13,14 @@ use std::net::SocketAddr;
 use crate::request::RequestHead;
 
 /// Facts about the server side of a connection, for the environ.
-#[derive(Debug, Clone)]
+///
+/// Two addresses and nothing else, so it is `Copy`: every request of a
+/// connection carries it without an allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerInfo {
-    /// The name used when the request has no `Host` (our bound address).
-    pub server_name: String,
-    /// The port we listen on.
-    pub server_port: u16,
+    /// The address the connection was accepted on (`SERVER_PORT`, and
+    /// `SERVER_NAME` when the request has no `Host`).
+    pub local_addr: SocketAddr,
     /// The client's address.
     pub remote_addr: SocketAddr,
 }
@@ -27,8 +29,7 @@ impl ServerInfo {
     /// Facts for a connection accepted on `local` from `remote`.
     pub fn new(local: SocketAddr, remote: SocketAddr) -> Self {
         ServerInfo {
-            server_name: local.ip().to_string(),
-            server_port: local.port(),
+            local_addr: local,
             remote_addr: remote,
         }
     }
@@ -75,7 +76,7 @@ impl<'a> Environ<'a> {
     ) -> Self {
         Environ {
             vars: OnceCell::new(),
-            request: Some((head, info.clone())),
+            request: Some((head, *info)),
             input: Box::new(input),
         }
     }
@@ -179,7 +180,7 @@ pub fn cgi_vars(
     set("PATH_INFO", percent_decode(path));
     set("QUERY_STRING", query.to_string());
     set("SERVER_NAME", server_name(head, info));
-    set("SERVER_PORT", info.server_port.to_string());
+    set("SERVER_PORT", info.local_addr.port().to_string());
     set("REMOTE_ADDR", info.remote_addr.ip().to_string());
     set("REMOTE_PORT", info.remote_addr.port().to_string());
     if let Some(kind) = head.header("Content-Type") {
@@ -239,7 +240,7 @@ fn strip_prefix_ignore_case<'t>(
 /// `SERVER_NAME`: the `Host` header without its port, else our address.
 fn server_name(head: &RequestHead, info: &ServerInfo) -> String {
     let Some(host) = head.header("Host").filter(|h| !h.is_empty()) else {
-        return info.server_name.clone();
+        return info.local_addr.ip().to_string();
     };
     if host.starts_with('[') {
         // [::1]:8888

@@ -140,7 +140,10 @@ impl Exchange {
     /// body pieces, until `out` holds at least `want` bytes or the body
     /// ends. Returns `true` while more remains.
     pub fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> bool {
-        if !self.head.is_empty() {
+        if out.is_empty() {
+            // Hand over the head's buffer instead of copying it.
+            std::mem::swap(out, &mut self.head);
+        } else if !self.head.is_empty() {
             out.append(&mut self.head);
         }
         while out.len() < want {

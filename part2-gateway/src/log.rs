@@ -21,19 +21,46 @@ pub fn access_line(
     status: u16,
     body_bytes: u64,
 ) -> String {
-    let time = log_time();
-    let request = match head {
-        // A target may hold `"` or control bytes; escape them so the line
-        // stays one line that log tools can split.
-        Some(h) => format!(
-            "\"{} {} {}\"",
-            h.method,
-            h.target.escape_debug(),
-            h.version.as_str()
-        ),
-        None => "\"-\"".to_string(),
-    };
-    format!("{client} - - [{time}] {request} {status} {body_bytes}")
+    let mut line = String::with_capacity(128);
+    push_access_line(&mut line, client, head, status, body_bytes);
+    line
+}
+
+// ANCHOR: access-line
+/// Appends the Common Log Format line for one response to `out` (no
+/// newline), without allocating: a busy server writes one per request.
+pub fn push_access_line(
+    out: &mut String,
+    client: IpAddr,
+    head: Option<&RequestHead>,
+    status: u16,
+    body_bytes: u64,
+) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{client} - - [");
+    with_log_time(|time| out.push_str(time));
+    out.push_str("] \"");
+    match head {
+        Some(h) => {
+            out.push_str(&h.method);
+            out.push(' ');
+            // A target may hold `"` or control bytes; escape them so the
+            // line stays one line that log tools can split.
+            let plain = h
+                .target
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+            if plain {
+                out.push_str(&h.target);
+            } else {
+                let _ = write!(out, "{}", h.target.escape_debug());
+            }
+            out.push(' ');
+            out.push_str(h.version.as_str());
+        }
+        None => out.push('-'),
+    }
+    let _ = write!(out, "\" {status} {body_bytes}");
 }
 // ANCHOR_END: access-line
 
@@ -45,8 +72,9 @@ thread_local! {
         const { std::cell::RefCell::new((i64::MIN, String::new())) };
 }
 
-/// `21/Nov/2026:21:23:35 +0000`, formatted at most once a second.
-fn log_time() -> String {
+/// Calls `f` with `21/Nov/2026:21:23:35 +0000`, formatted at most once
+/// a second.
+fn with_log_time(f: impl FnOnce(&str)) {
     // The UTC second is cheap to read; the local time zone is not.
     let second = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -57,8 +85,8 @@ fn log_time() -> String {
             let now = chrono::Local::now();
             *cached = (second, now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
         }
-        cached.1.clone()
-    })
+        f(&cached.1);
+    });
 }
 
 /// Writes a line to stdout, ignoring a closed pipe rather than panicking

@@ -16,6 +16,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -51,8 +52,8 @@ enum Phase {
     /// A response is being produced and written.
     Respond {
         output: Box<dyn Output>,
-        /// The request line, for the access log.
-        head: Option<RequestHead>,
+        /// The request, for the access log.
+        head: Option<Arc<RequestHead>>,
         /// The producer said `Done`: only the buffered bytes remain.
         produced: bool,
         /// The head has been produced (for `--verbose`).
@@ -363,12 +364,13 @@ impl Connection {
             log::stderr_line(&format!("{}: {problem}", self.info.remote_addr));
         }
         if ctx.config.access_log {
-            ctx.log.push_str(&log::access_line(
+            log::push_access_line(
+                ctx.log,
                 self.info.remote_addr.ip(),
-                head.as_ref(),
+                head.as_deref(),
                 output.status(),
                 output.body_bytes(),
-            ));
+            );
             ctx.log.push('\n');
         }
         if keep {
@@ -528,10 +530,13 @@ impl Connection {
             return;
         };
         self.set_deadline(None, ctx);
+        // Shared, not cloned: the dispatcher (maybe on another thread)
+        // reads the request, and the log line needs it afterwards.
+        let head = Arc::new(head);
         let request = Request {
-            head: head.clone(),
+            head: Arc::clone(&head),
             body,
-            info: self.info.clone(),
+            info: self.info,
         };
         let output = ctx.dispatch.dispatch(self.id, request);
         self.phase = Phase::Respond {
@@ -555,7 +560,7 @@ impl Connection {
         self.set_deadline(None, ctx);
         self.phase = Phase::Respond {
             output: Box::new(Exchange::error(error)),
-            head,
+            head: head.map(Arc::new),
             produced: false,
             started: false,
         };

@@ -20,8 +20,8 @@ use crate::timer::ConnId;
 /// A complete request: its head, its whole decoded body, and who sent it.
 #[derive(Debug)]
 pub struct Request {
-    /// The parsed head.
-    pub head: RequestHead,
+    /// The parsed head, shared with the connection (for its log line).
+    pub head: Arc<RequestHead>,
     /// The body, decoded and complete (within the body limit).
     pub body: Vec<u8>,
     /// Addresses for the environ.
