@@ -122,7 +122,19 @@ impl<'a> Environ<'a> {
 
     /// `REQUEST_METHOD`.
     pub fn method(&self) -> &str {
-        self.get("REQUEST_METHOD").unwrap_or("GET")
+        // Read straight from the request while the variables are not
+        // built, so asking costs nothing.
+        match (self.vars.get(), &self.request) {
+            (None, Some((head, _))) => &head.method,
+            _ => self.get("REQUEST_METHOD").unwrap_or("GET"),
+        }
+    }
+
+    /// Whether this is a HEAD request: answer with the headers of a GET
+    /// and an empty body (the server would drop a body anyway, but the
+    /// validator holds apps to the contract).
+    pub fn is_head(&self) -> bool {
+        self.method() == "HEAD"
     }
 
     /// `PATH_INFO`: the path below the app's mount point, decoded.

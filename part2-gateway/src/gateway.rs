@@ -73,6 +73,12 @@ impl Body {
         Body::Stream(Box::new(chunks))
     }
 
+    /// This body, or none for a HEAD request (which gets the headers of
+    /// a GET and no body).
+    pub fn unless_head(self, environ: &Environ<'_>) -> Body {
+        if environ.is_head() { Body::Empty } else { self }
+    }
+
     /// The length, when it is known without pulling the body.
     pub fn known_len(&self) -> Option<u64> {
         match self {

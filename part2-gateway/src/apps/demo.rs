@@ -39,7 +39,7 @@ a Python WSGI app, run by <code>wsgiref</code>'s CGIHandler</li>
 "#;
 
 fn index(
-    _environ: &mut Environ<'_>,
+    environ: &mut Environ<'_>,
     start_response: &mut StartResponse,
 ) -> Body {
     start_response.start(
@@ -49,7 +49,7 @@ fn index(
             ("Content-Length".into(), INDEX.len().to_string()),
         ],
     );
-    Body::from(INDEX)
+    Body::from(INDEX).unless_head(environ)
 }
 
 // ANCHOR: demo

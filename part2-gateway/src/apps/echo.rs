@@ -38,7 +38,8 @@ impl App for Echo {
                     "400 Bad Request",
                     vec![("Content-Type".into(), "text/plain".into())],
                 );
-                return Body::from(format!("cannot read the body: {e}\n"));
+                return Body::from(format!("cannot read the body: {e}\n"))
+                    .unless_head(environ);
             }
         };
         let kind = environ
@@ -52,7 +53,7 @@ impl App for Echo {
                 ("Content-Length".into(), body.len().to_string()),
             ],
         );
-        Body::Full(body)
+        Body::Full(body).unless_head(environ)
     }
 }
 // ANCHOR_END: echo

@@ -25,6 +25,6 @@ impl App for ShowEnviron {
             "200 OK",
             vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
         );
-        Body::from(text)
+        Body::from(text).unless_head(environ)
     }
 }

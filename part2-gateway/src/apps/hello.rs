@@ -11,7 +11,7 @@ pub struct Hello;
 impl App for Hello {
     fn handle(
         &self,
-        _environ: &mut Environ<'_>,
+        environ: &mut Environ<'_>,
         start_response: &mut StartResponse,
     ) -> Body {
         let body = b"Hello, World!\n";
@@ -22,6 +22,9 @@ impl App for Hello {
                 ("Content-Length".into(), body.len().to_string()),
             ],
         );
+        if environ.is_head() {
+            return Body::Empty; // the headers of a GET, no body
+        }
         Body::Full(body.to_vec())
     }
 }

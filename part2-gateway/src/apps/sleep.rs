@@ -40,7 +40,7 @@ impl App for Sleep {
                 ("Content-Length".into(), body.len().to_string()),
             ],
         );
-        Body::from(body)
+        Body::from(body).unless_head(environ)
     }
 }
 // ANCHOR_END: sleep

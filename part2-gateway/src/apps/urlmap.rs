@@ -69,7 +69,8 @@ impl App for UrlMap {
                     "text/plain; charset=utf-8".into(),
                 )],
             );
-            return Body::from(format!("404 Not Found: no app at {path}\n"));
+            return Body::from(format!("404 Not Found: no app at {path}\n"))
+                .unless_head(environ);
         };
         if !exact {
             let script = environ.get("SCRIPT_NAME").unwrap_or("").to_string();
