@@ -71,10 +71,20 @@ impl App for Shared {
     }
 }
 
+/// App name, method, target, headers, body, and the status expected.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [u8],
+    u16,
+);
+
 #[test]
 fn every_shipped_app_keeps_the_contract() {
     let options = AppOptions::default();
-    let cases: &[(&str, &str, &str, &[(&str, &str)], &[u8], u16)] = &[
+    let cases: &[Case] = &[
         ("hello", "GET", "/", &[], b"", 200),
         ("hello", "HEAD", "/anything", &[], b"", 200),
         (

@@ -175,7 +175,9 @@ impl App for Cgi {
         match self.run(&script, env, input) {
             Ok((status, headers, body)) => {
                 start_response.start(&status, headers);
-                body
+                // HEAD: the script's headers are the answer; dropping its
+                // output stream kills and reaps it.
+                body.unless_head(environ)
             }
             Err(status) => error(start_response, status),
         }
