@@ -119,6 +119,9 @@ pub struct Connection {
     fin_pending: bool,
     /// Close after the current response, whatever keep-alive says.
     close_after: bool,
+    /// We refused the request (an error status): the client may still be
+    /// sending, so the close must linger.
+    refused: bool,
     /// Whether WRITABLE interest is on.
     want_write: bool,
     /// When this connection must be looked at.
@@ -157,6 +160,7 @@ impl Connection {
             read_closed: false,
             fin_pending: false,
             close_after: false,
+            refused: false,
             want_write: false,
             deadline: None,
             timer_at: None,
@@ -376,6 +380,11 @@ impl Connection {
         if keep {
             self.phase = Phase::Idle;
             self.enter_idle(ctx);
+        } else if self.inbuf.is_empty() && !self.readable && !self.refused {
+            // Everything the client sent has been read and answered: a
+            // plain close cannot turn into a reset, so skip the linger
+            // (nginx makes the same guess).
+            return Err(Closed::Quiet);
         } else {
             self.start_closing(ctx);
         }
@@ -555,6 +564,7 @@ impl Connection {
         ctx: &mut Ctx<'_>,
     ) {
         self.close_after = true;
+        self.refused = true;
         self.inbuf = Vec::new();
         self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
