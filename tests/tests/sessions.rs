@@ -57,6 +57,11 @@ fn demo() -> Options {
 
 /// Every session file in `book/src/sessions/`, one line each.
 const MANIFEST: &[Session] = &[
+    s("part1-curl-v.txt", Part::Part1, Options::default),
+    s("part1-curl-hi.txt", Part::Part1, Options::default),
+    s("part1-nc.txt", Part::Part1, Options::default),
+    s("part1-nc-od.txt", Part::Part1, Options::default),
+    s("part1-telnet.txt", Part::Part1, Options::default),
     s("part2-curl-hello.txt", Part::Part2, demo),
     s("part2-curl-echo.txt", Part::Part2, demo),
     s("part2-curl-chunked.txt", Part::Part2, demo),
@@ -103,7 +108,7 @@ fn updating() -> bool {
 
 #[test]
 fn every_session_in_the_book_replays() {
-    require_tools(&["curl", "nc"]);
+    require_tools(&["curl", "nc", "telnet", "od"]);
     let mut failures = Vec::new();
     for session in MANIFEST {
         if let Err(problem) = replay(session) {
