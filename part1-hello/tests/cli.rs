@@ -1,44 +1,23 @@
-//! The command line of part 1's binaries, run as a reader runs them.
+//! Part 1's one-shot listing, run as a reader runs it.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const HELLO: &str = env!("CARGO_BIN_EXE_part1-hello");
 const ONESHOT: &str = env!("CARGO_BIN_EXE_part1-oneshot");
 
 #[test]
 fn bad_flag_is_one_line_and_exit_2() {
-    for bin in [HELLO, ONESHOT] {
+    // The main binary's command line is checked with every part's in
+    // the shared suite (`tests/tests/cli.rs`); this is the one-shot's.
+    for bin in [ONESHOT] {
         let out = Command::new(bin).arg("--bogus").output().expect("run");
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("--bogus"), "{err}");
     }
-}
-
-#[test]
-fn busy_port_is_one_line_and_exit_2() {
-    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = taken.local_addr().expect("addr").port().to_string();
-    let out = Command::new(HELLO)
-        .args(["--port", &port])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot listen"), "{err}");
-}
-
-#[test]
-fn help_lists_flags_and_exits_0() {
-    let out = Command::new(HELLO).arg("--help").output().expect("run");
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("--host HOST") && text.contains("--port PORT"));
 }
 
 #[test]

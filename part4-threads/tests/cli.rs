@@ -1,8 +1,7 @@
-//! The command line of `part4-threads`, run as a reader runs it. (Having
-//! an integration test also makes `cargo test` build the binary, which
-//! the shared suite in `tests/` runs too.)
+//! `part4-threads`' own flags. The checks every part shares (bad flags,
+//! a busy port, `--help`) live in the shared suite, `tests/`; having an
+//! integration test here also makes `cargo test` build this binary.
 
-use std::net::TcpListener;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_part4-threads");
@@ -17,11 +16,9 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-fn bad_flags_are_one_line_and_exit_2() {
+fn bad_pool_flags_are_one_line_and_exit_2() {
     for args in [
-        &["--bogus"][..],
-        &["--app", "nope"],
-        &["--workers", "0"],
+        &["--workers", "0"][..],
         &["--workers", "many"],
         &["--queue", "0"],
         &["--shutdown-timeout", "soon"],
@@ -30,16 +27,6 @@ fn bad_flags_are_one_line_and_exit_2() {
         assert_eq!(code, Some(2), "{args:?}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
-}
-
-#[test]
-fn busy_port_is_one_line_and_exit_2() {
-    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = taken.local_addr().expect("addr").port().to_string();
-    let (code, err) = run(&["--port", &port]);
-    assert_eq!(code, Some(2));
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot listen"), "{err}");
 }
 
 #[test]
