@@ -25,6 +25,15 @@ ulimit -n "$(( IDLE + 1000 ))" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cargo build --release -q -p part3-selectors -p part4-threads
 (cd peers && cargo build --release -q)
 
+# Where cargo put the binaries: target/ unless CARGO_TARGET_DIR (or a
+# config) says otherwise. peers/ is its own workspace, so ask it too.
+target_dir() {
+    (cd "$1" && cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
+}
+BIN=$(target_dir .)/release
+PEERS_BIN=$(target_dir peers)/release
+
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -83,9 +92,9 @@ run() {
     printf '%-28s %s | %s | %s\n' "$name" "$ka" "$cl" "$mem"
 }
 
-run "part3-selectors (hello)" 18803 target/release/part3-selectors --port 18803 --app hello
-if [ -x target/release/part4-threads ]; then
-    run "part4-threads (hello, 2 w)" 18804 target/release/part4-threads --port 18804 --app hello --workers 2
+run "part3-selectors (hello)" 18803 "$BIN/part3-selectors" --port 18803 --app hello
+if [ -x "$BIN/part4-threads" ]; then
+    run "part4-threads (hello, 2 w)" 18804 "$BIN/part4-threads" --port 18804 --app hello --workers 2
 fi
-run "hyper current_thread" 18891 peers/target/release/peers current 18891
-run "hyper multi_thread (2)" 18892 peers/target/release/peers multi 18892
+run "hyper current_thread" 18891 "$PEERS_BIN/peers" current 18891
+run "hyper multi_thread (2)" 18892 "$PEERS_BIN/peers" multi 18892
