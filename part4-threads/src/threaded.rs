@@ -1,8 +1,10 @@
 //! `Threaded`: part 3's dispatch seam, filled with a worker pool.
 //!
 //! The loop of part 3 still does every read and write. When a request is
-//! complete it calls [`Dispatch::dispatch`]; here that queues a job for
+//! complete it calls [`Dispatch::dispatch`]; here that makes a job for
 //! the pool and returns at once with an [`Output`] that has nothing yet.
+//! At the end of the loop's turn, [`Dispatch::turn_end`] queues the
+//! turn's jobs together.
 //! A worker runs the app and puts the response, piece by piece, in the
 //! request's [`Mailbox`], waking the loop; the loop writes the bytes when
 //! the socket is ready.
@@ -10,10 +12,10 @@
 //! ```text
 //!   loop thread                          worker thread
 //!   ───────────                          ─────────────
-//!   request complete ─┐                  
+//!   requests complete: dispatch()
 //!   turn_end() ───── jobs ─────────────▶ respond(app, environ)
 //!   fill() → Pending                     exchange.fill(piece)
-//!        ▲              ◀── mailbox ──── put (waits when 256 KiB wait)
+//!        ▲                ◀── mailbox ── put (waits while 256 KiB wait)
 //!        └── woken() ◀── waker.wake() ── ready.push(conn id)
 //!   fill() → bytes, write them …
 //! ```
