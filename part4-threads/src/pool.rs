@@ -166,7 +166,7 @@ impl Pool {
     /// all the same rather than lost. On a closed pool they are dropped.
     ///
     /// Only one worker is woken: if it finds more jobs behind the one it
-    /// takes, it wakes the next (see [`worker_loop`]). A sleeper is woken
+    /// takes, it wakes the next (see `next_job`). A sleeper is woken
     /// only when there is a job nobody awake will get to first.
     ///
     /// [`try_execute`]: Pool::try_execute

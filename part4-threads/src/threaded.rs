@@ -6,7 +6,7 @@
 //! At the end of the loop's turn, [`Dispatch::turn_end`] queues the
 //! turn's jobs together.
 //! A worker runs the app and puts the response, piece by piece, in the
-//! request's [`Mailbox`], waking the loop; the loop writes the bytes when
+//! request's `Mailbox`, waking the loop; the loop writes the bytes when
 //! the socket is ready.
 //!
 //! ```text
