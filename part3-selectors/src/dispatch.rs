@@ -99,6 +99,13 @@ pub trait Dispatch {
         let _ = ready;
     }
 
+    /// Called once per loop turn, after every ready connection has been
+    /// driven. A dispatcher that hands work to other threads can gather
+    /// the turn's requests and pass them on here in one go (part 4 does,
+    /// to wake its workers once per turn rather than once per request).
+    /// The default has nothing to do.
+    fn turn_end(&mut self) {}
+
     /// Whether work is still running elsewhere (part 4's workers); the
     /// loop waits for it before a graceful exit.
     fn busy(&self) -> bool {

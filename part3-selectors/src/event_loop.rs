@@ -318,6 +318,8 @@ impl<D: Dispatch> EventLoop<D> {
             if self.accept_paused && self.can_accept(now) {
                 self.accept(now, &mut scratch, &mut logbuf);
             }
+            // Every request of this turn has been dispatched.
+            self.dispatch.turn_end();
             flush_log(&mut logbuf);
             if let Some(deadline) = self.draining
                 && ((self.conns.len == 0 && !self.dispatch.busy())

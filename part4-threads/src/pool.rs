@@ -5,8 +5,8 @@
 //! to make. How many threads? How long may the queue grow?
 //! What happens to a worker whose job panics? How does it all stop?
 
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -18,19 +18,58 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 // ANCHOR: pool
 /// A fixed number of worker threads taking jobs from one bounded queue.
 ///
-/// The queue is a `sync_channel`: when it is full, [`try_execute`]
-/// hands the job back instead of letting the backlog (and every queued
-/// client's wait) grow without end. Dropping the pool closes the queue
-/// and joins every worker.
+/// When the queue is full, [`try_execute`] hands the job back instead of
+/// letting the backlog (and every queued client's wait) grow without
+/// end. Dropping the pool closes the queue and joins every worker.
 ///
 /// [`try_execute`]: Pool::try_execute
 pub struct Pool {
-    /// The sending half of the queue; `None` once the pool is closing.
-    queue: Option<SyncSender<Job>>,
+    queue: Arc<Queue>,
     workers: Vec<JoinHandle<()>>,
     live: Arc<Live>,
 }
+
+/// The queue the workers share: a plain `VecDeque` behind a mutex, and a
+/// condition variable idle workers sleep on.
+///
+/// Not a channel, because waking a thread is the expensive part of a
+/// hand-off (a `futex` system call, then a context switch), and a channel
+/// cannot tell whether anybody needs waking. Here the queue counts its
+/// sleeping workers, so a job queued while a worker is still busy (and
+/// will look at the queue again before it sleeps) costs no wake-up at all.
+struct Queue {
+    state: Mutex<State>,
+    /// Idle workers wait here for jobs, or for the pool to close.
+    job_ready: Condvar,
+    /// The most jobs that may wait for a worker.
+    capacity: usize,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    /// Workers waiting on `job_ready` that nobody has woken yet. Whoever
+    /// wakes one takes it off this count, so two jobs queued in a row do
+    /// not both wake the same sleeper.
+    sleeping: usize,
+    /// The pool is stopping: finish the queued jobs, take no more.
+    closed: bool,
+}
 // ANCHOR_END: pool
+
+impl Queue {
+    /// Wakes one sleeping worker if there is one and `wanted` says there
+    /// is work for it. Called with the lock held; returns whether to
+    /// `notify_one` once it is released, so that the woken worker does
+    /// not wake up only to wait for our lock.
+    fn claim_sleeper(state: &mut State, wanted: bool) -> bool {
+        if wanted && state.sleeping > 0 {
+            state.sleeping -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 /// How many workers are alive, and a way to wait for that to change.
 #[derive(Default)]
@@ -61,27 +100,28 @@ impl Pool {
     /// `queue` jobs that no worker has taken yet.
     pub fn new(size: usize, queue: usize) -> io::Result<Pool> {
         let size = size.max(1);
-        let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
-        // A std receiver has a single owner, so the workers share it
-        // behind a mutex and take turns waiting on it. A real server
-        // would use a multi-consumer queue (crossbeam's, or per-worker
-        // queues with work stealing as rayon and tokio do) so that
-        // handing out a job is not serialised on one lock.
-        let receiver = Arc::new(Mutex::new(receiver));
         let mut pool = Pool {
-            queue: Some(sender),
+            queue: Arc::new(Queue {
+                state: Mutex::new(State {
+                    jobs: VecDeque::new(),
+                    sleeping: 0,
+                    closed: false,
+                }),
+                job_ready: Condvar::new(),
+                capacity: queue,
+            }),
             workers: Vec::with_capacity(size),
             live: Arc::default(),
         };
         for n in 0..size {
-            let receiver = Arc::clone(&receiver);
+            let queue = Arc::clone(&pool.queue);
             // Counted before the thread runs, so `live_workers` is right
             // as soon as `new` returns; if the spawn fails, the closure
             // and this guard are dropped and the count goes back down.
             let alive = Alive::new(&pool.live);
             let worker = thread::Builder::new()
                 .name(format!("worker-{n}"))
-                .spawn(move || worker_loop(&receiver, alive))?;
+                .spawn(move || worker_loop(&queue, alive))?;
             pool.workers.push(worker);
         }
         Ok(pool)
@@ -95,14 +135,59 @@ impl Pool {
         F: FnOnce() + Send + 'static,
     {
         let job: Job = Box::new(job);
-        let Some(queue) = &self.queue else {
+        let mut state = lock(&self.queue.state);
+        if state.closed || state.jobs.len() >= self.queue.capacity {
             return Err(job);
-        };
-        queue.try_send(job).map_err(|e| match e {
-            TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
-        })
+        }
+        state.jobs.push_back(job);
+        let wake = Queue::claim_sleeper(&mut state, true);
+        drop(state);
+        if wake {
+            self.queue.job_ready.notify_one();
+        }
+        Ok(())
     }
     // ANCHOR_END: try-execute
+
+    /// How many more jobs the queue would take right now. A snapshot:
+    /// the workers only ever make it grow, so a single submitting thread
+    /// (the loop) may rely on it until it submits.
+    pub fn room(&self) -> usize {
+        let state = lock(&self.queue.state);
+        if state.closed {
+            return 0;
+        }
+        self.queue.capacity.saturating_sub(state.jobs.len())
+    }
+
+    /// Queues every job of `jobs` at once, emptying it: one lock and at
+    /// most one wake-up for the lot, where [`try_execute`] pays both per
+    /// job. The caller checked [`room`] first; jobs beyond it are queued
+    /// all the same rather than lost. On a closed pool they are dropped.
+    ///
+    /// Only one worker is woken: if it finds more jobs behind the one it
+    /// takes, it wakes the next (see `next_job`). A sleeper is woken
+    /// only when there is a job nobody awake will get to first.
+    ///
+    /// [`try_execute`]: Pool::try_execute
+    /// [`room`]: Pool::room
+    pub fn execute_all(&self, jobs: &mut Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let mut state = lock(&self.queue.state);
+        if state.closed {
+            drop(state);
+            jobs.clear();
+            return;
+        }
+        state.jobs.extend(jobs.drain(..));
+        let wake = Queue::claim_sleeper(&mut state, true);
+        drop(state);
+        if wake {
+            self.queue.job_ready.notify_one();
+        }
+    }
 
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
@@ -115,13 +200,20 @@ impl Pool {
         *lock(&self.live.count)
     }
 
+    /// Stops taking jobs and wakes every sleeping worker, so that each
+    /// finishes the queued jobs and then sees the pool is closing.
+    fn close(&self) {
+        lock(&self.queue.state).closed = true;
+        self.queue.job_ready.notify_all();
+    }
+
     // ANCHOR: shutdown
     /// Closes the queue and waits up to `grace` for the workers to finish
     /// what they hold. Returns `false` if some were still busy: they are
     /// left running, for a process about to exit to take with it (a
     /// plain `drop` would wait for them however long they take).
     pub fn shutdown(mut self, grace: Duration) -> bool {
-        self.queue = None;
+        self.close();
         let deadline = Instant::now() + grace;
         let mut live = lock(&self.live.count);
         while *live > 0 {
@@ -158,7 +250,7 @@ impl Drop for Pool {
     /// Closing the queue ends each worker's loop once the jobs already
     /// queued are done; then every thread is joined.
     fn drop(&mut self) {
-        self.queue = None;
+        self.close();
         self.join_all();
     }
 }
@@ -174,26 +266,54 @@ impl fmt::Debug for Pool {
 
 // ANCHOR: worker-loop
 /// One worker: take a job, run it, repeat until the queue is closed.
-fn worker_loop(receiver: &Mutex<Receiver<Job>>, alive: Alive) {
+fn worker_loop(queue: &Queue, alive: Alive) {
     let _alive = alive;
-    loop {
-        // The lock is held while waiting for a job but released (at the
-        // end of this statement) before running it, so the other workers
-        // can take the next one meanwhile.
-        let next = lock(receiver).recv();
-        let Ok(job) = next else {
-            return; // the queue is closed and empty: the pool is stopping
-        };
+    while let Some(job) = next_job(queue) {
         // A job that panics must not take its worker with it, or every
         // panic would shrink the pool by one until nobody serves. (The
         // panic hook has already printed the message.)
         let _ = panic::catch_unwind(AssertUnwindSafe(job));
     }
 }
+
+/// Takes the next job, sleeping while there is none. `None`: the pool is
+/// closed and its queue empty, so the worker ends.
+///
+/// A busy worker comes back here between jobs and takes the next one
+/// without sleeping, so under load the workers drain the queue with no
+/// wake-ups at all; they only sleep when it runs dry.
+fn next_job(queue: &Queue) -> Option<Job> {
+    let mut state = lock(&queue.state);
+    loop {
+        if let Some(job) = state.jobs.pop_front() {
+            // Jobs are left behind us: wake a sleeping peer to share them
+            // (the submitter woke only one). The lock is released before
+            // the job runs, so the peer can take the next one meanwhile.
+            let more = !state.jobs.is_empty();
+            let wake = Queue::claim_sleeper(&mut state, more);
+            drop(state);
+            if wake {
+                queue.job_ready.notify_one();
+            }
+            return Some(job);
+        }
+        if state.closed {
+            return None; // the queue is closed and empty: stop
+        }
+        state.sleeping += 1;
+        // Whoever wakes us took us off `sleeping`. A spurious wake-up
+        // leaves the count one too high, which costs at most one wasted
+        // `notify_one` later, never a job left waiting.
+        state = match queue.job_ready.wait(state) {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+    }
+}
 // ANCHOR_END: worker-loop
 
 /// Locks a mutex, ignoring poisoning: every value guarded here (a
-/// counter, a receiver, a list) is valid whatever a panicking holder did.
+/// counter, a queue, a list) is valid whatever a panicking holder did.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

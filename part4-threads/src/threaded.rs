@@ -1,26 +1,28 @@
 //! `Threaded`: part 3's dispatch seam, filled with a worker pool.
 //!
 //! The loop of part 3 still does every read and write. When a request is
-//! complete it calls [`Dispatch::dispatch`]; here that queues a job for
+//! complete it calls [`Dispatch::dispatch`]; here that makes a job for
 //! the pool and returns at once with an [`Output`] that has nothing yet.
-//! A worker runs the app and sends the response back in pieces over a
-//! small channel, waking the loop; the loop writes each piece when the
-//! socket is ready.
+//! At the end of the loop's turn, [`Dispatch::turn_end`] queues the
+//! turn's jobs together.
+//! A worker runs the app and puts the response, piece by piece, in the
+//! request's `Mailbox`, waking the loop; the loop writes the bytes when
+//! the socket is ready.
 //!
 //! ```text
 //!   loop thread                          worker thread
 //!   ───────────                          ─────────────
-//!   request complete ──── job ─────────▶ respond(app, environ)
+//!   requests complete: dispatch()
+//!   turn_end() ───── jobs ─────────────▶ respond(app, environ)
 //!   fill() → Pending                     exchange.fill(piece)
-//!        ▲                    ◀── piece ─ send (blocks when 4 wait)
-//!        └── woken() ◀── waker.wake() ──  ready.push(conn id)
-//!   fill() → piece, write it …
+//!        ▲                ◀── mailbox ── put (waits while 256 KiB wait)
+//!        └── woken() ◀── waker.wake() ── ready.push(conn id)
+//!   fill() → bytes, write them …
 //! ```
 
 use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
 use mio::Waker;
 use part2_gateway::environ::Environ;
@@ -31,20 +33,16 @@ use part2_gateway::response::{RequestFacts, write_error};
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
 use part3_selectors::timer::ConnId;
 
-use crate::pool::{Pool, lock};
+use crate::pool::{Job, Pool, lock};
 
 /// About how many bytes a worker hands the loop at a time; the same as
 /// the loop's own write chunk, so one piece is one `write`.
 const PIECE: usize = 64 * 1024;
 
-/// The capacity of a response's first piece: room for the head and a
-/// small body, so a small response is one allocation and one message.
-const FIRST_PIECE: usize = 4 * 1024;
-
-/// How many pieces a worker may get ahead of the loop on one response.
-/// Beyond that it blocks: a response is never held whole in memory, only
-/// `PIECES_AHEAD × PIECE` (256 KiB) of it per connection.
-const PIECES_AHEAD: usize = 4;
+/// How far a worker may get ahead of the loop on one response. Beyond
+/// that it waits: a response is never held whole in memory, only about
+/// `AHEAD` bytes (plus the piece being made) per connection.
+const AHEAD: usize = 4 * PIECE;
 
 /// What the workers and the loop share.
 struct Shared {
@@ -87,37 +85,82 @@ impl Shared {
     // ANCHOR_END: wake
 }
 
-/// A job's end of its response: where the pieces go, and a drop guard
-/// that does the bookkeeping however the job ends (done, refused,
-/// panicked), because a guard cannot forget.
+// ANCHOR: mailbox
+/// Where one response travels from its worker to the loop.
+///
+/// A single buffer of bytes, not a queue of pieces: the worker appends,
+/// the loop takes everything there is. A small response (the head and a
+/// short body) is put once and taken once, so its whole trip costs one
+/// allocation (this mailbox) and two uncontended locks. (A `sync_channel`
+/// per response did the same job with three allocations and more atomic
+/// bookkeeping, for features we do not use: many senders, blocking
+/// receives.)
+struct Mailbox {
+    inbox: Mutex<Inbox>,
+    /// The worker waits here while `AHEAD` bytes are unwritten.
+    room: Condvar,
+}
+
+#[derive(Default)]
+struct Inbox {
+    /// Bytes produced and not yet taken by the loop.
+    bytes: Vec<u8>,
+    /// How it went; arrives with the last bytes.
+    summary: Option<Summary>,
+    /// The worker's end ([`Ticket`]) is gone.
+    worker_gone: bool,
+    /// The loop's end ([`Reply`]) is gone: the connection closed.
+    loop_gone: bool,
+    /// The worker is waiting on `room`. Notifying a condvar costs a
+    /// system call even when nobody waits, so the loop checks this first.
+    worker_waiting: bool,
+}
+
+/// A job's end of its response: the mailbox, and a drop guard that does
+/// the bookkeeping however the job ends (done, refused, panicked),
+/// because a guard cannot forget.
 struct Ticket {
-    pieces: Option<SyncSender<Msg>>,
+    mailbox: Arc<Mailbox>,
     id: ConnId,
     shared: Arc<Shared>,
 }
 
 impl Ticket {
     /// Counts a job in flight from the moment it is made.
-    fn new(shared: &Arc<Shared>, id: ConnId, pieces: SyncSender<Msg>) -> Self {
+    fn new(shared: &Arc<Shared>, id: ConnId, mailbox: Arc<Mailbox>) -> Self {
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
         Ticket {
-            pieces: Some(pieces),
+            mailbox,
             id,
             shared: Arc::clone(shared),
         }
     }
 
-    /// Hands `msg` to the loop and tells it so. Blocks while
-    /// `PIECES_AHEAD` pieces wait unwritten: the loop sets the pace.
-    /// `false` if the connection is gone.
-    fn send(&self, msg: Msg) -> bool {
-        let Some(pieces) = &self.pieces else {
-            return false;
-        };
-        if pieces.send(msg).is_err() {
+    /// Hands `piece` (and, with the last one, the `summary`) to the loop
+    /// and tells it so. Waits while `AHEAD` bytes are unwritten: the loop
+    /// sets the pace. `false` if the connection is gone.
+    fn put(&self, piece: Vec<u8>, summary: Option<Summary>) -> bool {
+        let mut inbox = lock(&self.mailbox.inbox);
+        while inbox.bytes.len() >= AHEAD && !inbox.loop_gone {
+            inbox.worker_waiting = true;
+            inbox = self
+                .mailbox
+                .room
+                .wait(inbox)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if inbox.loop_gone {
             return false;
         }
-        self.shared.news_for(self.id);
+        // Bytes still waiting means the loop has been told and has not
+        // looked yet: it will take these with them, no news needed.
+        let news = inbox.bytes.is_empty();
+        append(&mut inbox.bytes, piece);
+        inbox.summary = summary;
+        drop(inbox);
+        if news {
+            self.shared.news_for(self.id);
+        }
         true
     }
 }
@@ -125,9 +168,12 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         let shared = &self.shared;
-        // Close the channel first: the loop then sees it disconnected.
-        drop(self.pieces.take());
-        if std::thread::panicking() {
+        let told = {
+            let mut inbox = lock(&self.mailbox.inbox);
+            inbox.worker_gone = true;
+            inbox.summary.is_some() || inbox.loop_gone
+        };
+        if !told {
             // The job panicked before its last piece: the loop must look
             // at the connection, or it would wait for it forever.
             shared.news_for(self.id);
@@ -142,14 +188,7 @@ impl Drop for Ticket {
         }
     }
 }
-
-/// What a worker sends the loop about one response.
-enum Msg {
-    /// More bytes, with more to come.
-    Piece(Vec<u8>),
-    /// The last bytes (perhaps all of them), and how it went.
-    Last(Vec<u8>, Summary),
-}
+// ANCHOR_END: mailbox
 
 /// What the loop needs to know once a response is complete.
 struct Summary {
@@ -181,6 +220,8 @@ pub struct Threaded {
     app: SharedApp,
     pool: Arc<Pool>,
     shared: Arc<Shared>,
+    /// This loop turn's jobs, handed to the pool together in `turn_end`.
+    batch: Vec<Job>,
 }
 
 impl Threaded {
@@ -195,6 +236,7 @@ impl Threaded {
                 in_flight: AtomicUsize::new(0),
                 drain_waiting: AtomicBool::new(false),
             }),
+            batch: Vec::new(),
         }
     }
 
@@ -216,18 +258,34 @@ impl Dispatch for Threaded {
     }
 
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
-        let facts = RequestFacts::of(&request.head);
-        let (pieces, reply) = mpsc::sync_channel(PIECES_AHEAD);
-        let app = Arc::clone(&self.app);
-        let ticket = Ticket::new(&self.shared, id, pieces);
-        let job = move || run_job(&*app, request, ticket);
-        match self.pool.try_execute(job) {
-            Ok(()) => Box::new(Reply::new(reply)),
-            // The job comes back and is dropped right here, request and
-            // ticket with it.
-            Err(_job) => queue_full(facts),
+        // The jobs of this turn are not in the queue yet: count them.
+        if self.pool.room() <= self.batch.len() {
+            return queue_full(RequestFacts::of(&request.head));
         }
+        let mailbox = Arc::new(Mailbox {
+            inbox: Mutex::default(),
+            room: Condvar::new(),
+        });
+        let app = Arc::clone(&self.app);
+        let ticket = Ticket::new(&self.shared, id, Arc::clone(&mailbox));
+        // Not queued yet: see `turn_end`.
+        self.batch
+            .push(Box::new(move || run_job(&*app, request, ticket)));
+        Box::new(Reply::new(mailbox))
     }
+
+    // ANCHOR: turn-end
+    fn turn_end(&mut self) {
+        // One loop turn often completes a dozen requests. Queued one by
+        // one, each would take the pool's lock and, as the workers empty
+        // the queue faster than the loop fills it, wake a sleeping worker:
+        // a `futex` call and a context switch per request. Queued here
+        // together, the turn costs one lock and at most one wake-up, and
+        // the loop is about to sleep in `poll` anyway, leaving the CPU to
+        // the workers. A request waits at most one turn longer.
+        self.pool.execute_all(&mut self.batch);
+    }
+    // ANCHOR_END: turn-end
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
         // Take every id at once: the next worker to push will find the
@@ -268,19 +326,15 @@ fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let mut environ = Environ::from_request(&head, &info, Cursor::new(body));
     // `respond` catches a panicking app and makes it a 500.
     let mut exchange = respond(app, &mut environ, RequestFacts::of(&head));
-    let mut capacity = FIRST_PIECE;
     loop {
-        let mut piece = Vec::with_capacity(capacity);
-        capacity = PIECE;
+        // No capacity: the first `fill` hands over the buffer the head was
+        // written in, and a small body joins it there.
+        let mut piece = Vec::new();
         let more = exchange.fill(&mut piece, PIECE);
-        let msg = if more {
-            Msg::Piece(piece)
-        } else {
-            Msg::Last(piece, Summary::of(&exchange))
-        };
-        // Blocks while the loop is behind, so a big body never sits in
+        let summary = (!more).then(|| Summary::of(&exchange));
+        // Waits while the loop is behind, so a big body never sits in
         // memory whole.
-        if !ticket.send(msg) {
+        if !ticket.put(piece, summary) {
             // The connection is gone (the client left, or stalled past
             // the write timeout): stop pulling. Dropping `exchange` drops
             // the body, which kills and reaps a CGI script, closes a file.
@@ -296,7 +350,7 @@ fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
 // ANCHOR: output
 /// The loop's side of a response a worker is producing.
 struct Reply {
-    pieces: Receiver<Msg>,
+    mailbox: Arc<Mailbox>,
     /// Set once the last piece arrived.
     summary: Option<Summary>,
     /// Some bytes of the response have been handed to the loop.
@@ -304,9 +358,9 @@ struct Reply {
 }
 
 impl Reply {
-    fn new(pieces: Receiver<Msg>) -> Self {
+    fn new(mailbox: Arc<Mailbox>) -> Self {
         Reply {
-            pieces,
+            mailbox,
             summary: None,
             started: false,
         }
@@ -314,29 +368,33 @@ impl Reply {
 }
 
 impl Output for Reply {
-    fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> Progress {
-        let mut got = false;
-        while out.len() < want {
-            let (piece, summary) = match self.pieces.try_recv() {
-                Ok(Msg::Piece(piece)) => (piece, None),
-                Ok(Msg::Last(piece, summary)) => (piece, Some(summary)),
-                // The worker has not sent more yet; it will wake us.
-                Err(TryRecvError::Empty) if got => return Progress::More,
-                Err(TryRecvError::Empty) => return Progress::Pending,
-                Err(TryRecvError::Disconnected) => {
-                    self.summary = Some(self.worker_died(out));
-                    return Progress::Done;
-                }
-            };
-            append(out, piece);
-            got = true;
-            self.started = true;
-            if let Some(summary) = summary {
-                self.summary = Some(summary);
-                return Progress::Done;
-            }
+    /// Takes whatever the worker has put so far. That may be more than
+    /// `want`, by at most `AHEAD`: the bytes are in memory already.
+    fn fill(&mut self, out: &mut Vec<u8>, _want: usize) -> Progress {
+        let mut inbox = lock(&self.mailbox.inbox);
+        let got = !inbox.bytes.is_empty();
+        append(out, std::mem::take(&mut inbox.bytes));
+        let summary = inbox.summary.take();
+        let worker_gone = inbox.worker_gone;
+        let wake_worker = std::mem::take(&mut inbox.worker_waiting);
+        drop(inbox);
+        if wake_worker {
+            // There is room again.
+            self.mailbox.room.notify_one();
         }
-        Progress::More
+        self.started |= got;
+        if summary.is_some() {
+            self.summary = summary;
+            Progress::Done
+        } else if worker_gone {
+            self.summary = Some(self.worker_died(out));
+            Progress::Done
+        } else if got {
+            Progress::More
+        } else {
+            // The worker has not put more yet; it will wake us.
+            Progress::Pending
+        }
     }
 
     fn keep_alive(&self) -> bool {
@@ -356,8 +414,24 @@ impl Output for Reply {
     }
 }
 
+impl Drop for Reply {
+    /// The connection is done with this response, finished or not. A
+    /// worker still producing it must stop, and not wait for room that
+    /// will never come: that is what frees the worker of a client that
+    /// went away.
+    fn drop(&mut self) {
+        let mut inbox = lock(&self.mailbox.inbox);
+        inbox.loop_gone = true;
+        let wake_worker = std::mem::take(&mut inbox.worker_waiting);
+        drop(inbox);
+        if wake_worker {
+            self.mailbox.room.notify_one();
+        }
+    }
+}
+
 impl Reply {
-    /// The worker dropped its sender without a last piece: its job
+    /// The worker dropped its ticket without a last piece: its job
     /// panicked outside the app (in the body, say). If nothing was sent
     /// yet the client can still get a 500; otherwise the connection
     /// closes mid-response, which is how HTTP says "incomplete".
@@ -377,7 +451,8 @@ impl Reply {
     }
 }
 
-/// Moves a piece into `out`: no copy when `out` is empty, the usual case.
+/// Moves a piece into `out`: no copy when `out` is empty, the usual case
+/// (the loop takes bytes as fast as the worker puts them).
 fn append(out: &mut Vec<u8>, piece: Vec<u8>) {
     if out.is_empty() {
         *out = piece;
