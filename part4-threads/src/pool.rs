@@ -149,6 +149,7 @@ impl Pool {
     }
     // ANCHOR_END: try-execute
 
+    // ANCHOR: execute-all
     /// How many more jobs the queue would take right now. A snapshot:
     /// the workers only ever make it grow, so a single submitting thread
     /// (the loop) may rely on it until it submits.
@@ -188,6 +189,7 @@ impl Pool {
             self.queue.job_ready.notify_one();
         }
     }
+    // ANCHOR_END: execute-all
 
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
