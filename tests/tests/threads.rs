@@ -206,9 +206,9 @@ fn a_client_that_stops_reading_frees_its_worker() {
     let mut hog = connect(addr);
     hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    // The body never ends and `hog` never reads: the worker blocks on a
-    // full channel until the write timeout closes the connection, then
-    // its send fails and it lets go.
+    // The body never ends and `hog` never reads: the worker waits on a
+    // full mailbox until the write timeout closes the connection, then
+    // finds the reply dropped and lets go.
     eventually("the worker to let go", Duration::from_secs(10), || {
         threads.monitor.in_flight() == 0
     });
