@@ -76,6 +76,8 @@ const MANIFEST: &[Session] = &[
     s("part2-curl-environ.txt", Part::Part2, demo),
     s("part2-curl-http10.txt", Part::Part2, demo),
     s("part2-curl-traversal.txt", Part::Part2, demo),
+    s("part3-nc-pipeline.txt", Part::Part3, demo),
+    s("part3-nc-half-close.txt", Part::Part3, demo),
 ];
 
 const fn s(
