@@ -63,8 +63,9 @@ fn main() {
     if let Err(e) = server.run(Some(&mut signals), settings.shutdown_timeout) {
         cli::fail(PROGRAM, &format!("event loop failed: {e}"));
     }
-    // Connections first: a worker still streaming to one finds its reply
-    // dropped and stops. Then the workers, now idle, are joined.
+    // Connections first: a job parked on one is dropped with it, and a
+    // worker still streaming to one finds its reply dropped and stops.
+    // Then the workers, now idle, are joined.
     drop(server);
     if let Some(pool) = Arc::into_inner(pool)
         && !pool.shutdown(JOIN_GRACE)

@@ -191,6 +191,38 @@ impl Pool {
     }
     // ANCHOR_END: execute-all
 
+    // ANCHOR: resume
+    /// Queues `job` as the continuation of a job that was admitted
+    /// earlier and gave its worker back before it was done (part 4's
+    /// jobs park when their response's mailbox is full, and the loop
+    /// resumes them when it has taken the bytes). No bound applies:
+    /// the request was let in once, and its client already has part of
+    /// the answer, so "busy" could only mean cutting the response off
+    /// midway. Nor does it grow without end: each admitted job has at
+    /// most one continuation waiting, so the queue exceeds its bound by
+    /// at most the number of responses being streamed.
+    ///
+    /// On a closed pool the job is dropped, like [`execute_all`]'s.
+    ///
+    /// [`execute_all`]: Pool::execute_all
+    pub fn resume(&self, job: Job) {
+        let mut state = lock(&self.queue.state);
+        if state.closed {
+            drop(state);
+            // Dropped outside the lock: dropping a job may run its
+            // owners' drop guards, which take locks of their own.
+            drop(job);
+            return;
+        }
+        state.jobs.push_back(job);
+        let wake = Queue::claim_sleeper(&mut state, true);
+        drop(state);
+        if wake {
+            self.queue.job_ready.notify_one();
+        }
+    }
+    // ANCHOR_END: resume
+
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
         self.workers.len()
@@ -357,6 +389,25 @@ mod tests {
         submit(&pool, || {});
         assert!(pool.try_execute(|| {}).is_err(), "queue should be full");
         drop(release);
+    }
+
+    #[test]
+    fn resume_ignores_the_bound() {
+        let pool = Pool::new(1, 1).unwrap();
+        let (started, wait_started) = channel();
+        let (release, hold) = channel::<()>();
+        submit(&pool, move || {
+            started.send(()).unwrap();
+            let _ = hold.recv();
+        });
+        wait_started.recv().unwrap();
+        submit(&pool, || {});
+        assert_eq!(pool.room(), 0);
+        // The queue is full, and a resumed job is queued all the same.
+        let (done, finished) = channel();
+        pool.resume(Box::new(move || done.send(()).unwrap()));
+        drop(release);
+        finished.recv().unwrap();
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! turn's jobs together.
 //! A worker runs the app and puts the response, piece by piece, in the
 //! request's `Mailbox`, waking the loop; the loop writes the bytes when
-//! the socket is ready.
+//! the socket is ready. A worker never waits for the loop: when 256 KiB
+//! of a response are still unwritten, the job parks in the mailbox and
+//! the worker takes the next job; the loop resumes the parked job once
+//! it has taken the bytes.
 //!
 //! ```text
 //!   loop thread                          worker thread
@@ -15,14 +18,15 @@
 //!   requests complete: dispatch()
 //!   turn_end() ───── jobs ─────────────▶ respond(app, environ)
 //!   fill() → Pending                     exchange.fill(piece)
-//!        ▲                ◀── mailbox ── put (waits while 256 KiB wait)
+//!        ▲                ◀── mailbox ── put; parks if 256 KiB wait
 //!        └── woken() ◀── waker.wake() ── ready.push(conn id)
-//!   fill() → bytes, write them …
+//!   fill() → bytes, write them;
+//!            a parked job? ── resume ──▶ exchange.fill(piece) …
 //! ```
 
 use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use mio::Waker;
 use part2_gateway::environ::Environ;
@@ -40,8 +44,9 @@ use crate::pool::{Job, Pool, lock};
 const PIECE: usize = 64 * 1024;
 
 /// How far a worker may get ahead of the loop on one response. Beyond
-/// that it waits: a response is never held whole in memory, only about
-/// `AHEAD` bytes (plus the piece being made) per connection.
+/// that the job parks until the loop takes the bytes: a response is
+/// never held whole in memory, only about `AHEAD` bytes (plus the piece
+/// being made) per connection.
 const AHEAD: usize = 4 * PIECE;
 
 /// What the workers and the loop share.
@@ -95,10 +100,15 @@ impl Shared {
 /// per response did the same job with three allocations and more atomic
 /// bookkeeping, for features we do not use: many senders, blocking
 /// receives.)
+///
+/// When `AHEAD` bytes wait unwritten, the job does not wait for room: a
+/// worker waiting on a client that does not read is a worker lost to
+/// every other client. It *parks* instead: it leaves its continuation
+/// (the exchange it is pulling, and its ticket) in the mailbox and gives
+/// the worker back. The loop, having taken the bytes, hands it to the
+/// pool again ([`Pool::resume`]).
 struct Mailbox {
     inbox: Mutex<Inbox>,
-    /// The worker waits here while `AHEAD` bytes are unwritten.
-    room: Condvar,
 }
 
 #[derive(Default)]
@@ -111,9 +121,11 @@ struct Inbox {
     worker_gone: bool,
     /// The loop's end ([`Reply`]) is gone: the connection closed.
     loop_gone: bool,
-    /// The worker is waiting on `room`. Notifying a condvar costs a
-    /// system call even when nobody waits, so the loop checks this first.
-    worker_waiting: bool,
+    /// A job that found the mailbox full, waiting for the loop to take
+    /// the bytes. It holds its ticket, which holds this mailbox: a cycle,
+    /// broken when the loop takes the job out, to resume it or, if the
+    /// connection closed, to drop it.
+    parked: Option<Job>,
 }
 
 /// A job's end of its response: the mailbox, and a drop guard that does
@@ -137,18 +149,10 @@ impl Ticket {
     }
 
     /// Hands `piece` (and, with the last one, the `summary`) to the loop
-    /// and tells it so. Waits while `AHEAD` bytes are unwritten: the loop
-    /// sets the pace. `false` if the connection is gone.
+    /// and tells it so. Never waits: [`Ticket::park_if_full`] keeps the
+    /// job from getting too far ahead. `false` if the connection is gone.
     fn put(&self, piece: Vec<u8>, summary: Option<Summary>) -> bool {
         let mut inbox = lock(&self.mailbox.inbox);
-        while inbox.bytes.len() >= AHEAD && !inbox.loop_gone {
-            inbox.worker_waiting = true;
-            inbox = self
-                .mailbox
-                .room
-                .wait(inbox)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
         if inbox.loop_gone {
             return false;
         }
@@ -162,6 +166,38 @@ impl Ticket {
             self.shared.news_for(self.id);
         }
         true
+    }
+
+    /// Between pieces: gives the job back to its caller, to pull the
+    /// next piece, if the mailbox has room. If `AHEAD` bytes wait
+    /// unwritten, parks the rest of the job (`exchange` and this ticket)
+    /// in the mailbox for the loop to resume, and returns `None`: the
+    /// loop sets the pace, and the worker is free meanwhile. `None` too
+    /// if the connection is gone; the job is then dropped.
+    ///
+    /// The check and the parking happen under one lock, the same one
+    /// `Reply::fill` takes the bytes and the parked job under: either
+    /// the loop took the bytes first and there is room, or it will find
+    /// the job parked. Neither side can miss the other.
+    fn park_if_full(self, exchange: Exchange) -> Option<(Exchange, Ticket)> {
+        // The guard borrows this clone, not `self`, which may move into
+        // the mailbox while the lock is held.
+        let mailbox = Arc::clone(&self.mailbox);
+        let mut inbox = lock(&mailbox.inbox);
+        if inbox.loop_gone {
+            // Nobody would ever take a job parked now: it would keep the
+            // mailbox alive (the cycle) and count in flight forever.
+            // Dropped after the lock is released: the ticket's drop
+            // guard takes it.
+            drop(inbox);
+            return None;
+        }
+        if inbox.bytes.len() < AHEAD {
+            drop(inbox);
+            return Some((exchange, self));
+        }
+        inbox.parked = Some(Box::new(move || pull(exchange, self)));
+        None
     }
 }
 
@@ -214,8 +250,9 @@ impl Summary {
 ///
 /// The pool is shared (`Arc`) so that whoever builds the loop can keep
 /// it alive after the loop is gone: connections must be dropped before
-/// the workers are joined, or a worker waiting to hand a piece to a
-/// connection would wait forever. See `main.rs`.
+/// the workers are joined, so that the jobs parked on them are dropped
+/// and a job still running finds its connection gone. See `main.rs`.
+/// Each `Reply` holds the pool too, to resume its parked job.
 pub struct Threaded {
     app: SharedApp,
     pool: Arc<Pool>,
@@ -264,14 +301,13 @@ impl Dispatch for Threaded {
         }
         let mailbox = Arc::new(Mailbox {
             inbox: Mutex::default(),
-            room: Condvar::new(),
         });
         let app = Arc::clone(&self.app);
         let ticket = Ticket::new(&self.shared, id, Arc::clone(&mailbox));
         // Not queued yet: see `turn_end`.
         self.batch
             .push(Box::new(move || run_job(&*app, request, ticket)));
-        Box::new(Reply::new(mailbox))
+        Box::new(Reply::new(mailbox, Arc::clone(&self.pool)))
     }
 
     // ANCHOR: turn-end
@@ -298,6 +334,9 @@ impl Dispatch for Threaded {
         // The loop asks only while draining. Answering yes promises a
         // wake-up when the answer changes, or the loop would sleep until
         // its shutdown deadline: the flag tells the last job to wake it.
+        // A parked job counts as in flight (its ticket is alive) and ends
+        // with its response or its connection: at the latest when the
+        // write timeout closes a client that does not read.
         self.shared.drain_waiting.store(true, Ordering::SeqCst);
         self.shared.in_flight.load(Ordering::SeqCst) > 0
     }
@@ -317,31 +356,41 @@ impl Monitor {
 }
 
 // ANCHOR: job
-/// What a worker does for one request: run the app, then pull its body
-/// in pieces and hand each to the loop.
+/// What a worker does for one request: run the app, then pull its body.
 fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
     // The body was read whole by the loop; the app reads it from memory
     // and never waits on the socket.
     let mut environ = Environ::from_request(&head, &info, Cursor::new(body));
     // `respond` catches a panicking app and makes it a 500.
-    let mut exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    let exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    pull(exchange, ticket);
+}
+
+/// Pulls the response in pieces and hands each to the loop, until it is
+/// done, or its connection is gone, or the loop is behind: then the rest
+/// of the job parks in the mailbox, and the loop resumes it here (on
+/// whichever worker is free) once it has taken the bytes.
+fn pull(mut exchange: Exchange, mut ticket: Ticket) {
     loop {
         // No capacity: the first `fill` hands over the buffer the head was
         // written in, and a small body joins it there.
         let mut piece = Vec::new();
         let more = exchange.fill(&mut piece, PIECE);
         let summary = (!more).then(|| Summary::of(&exchange));
-        // Waits while the loop is behind, so a big body never sits in
-        // memory whole.
-        if !ticket.put(piece, summary) {
-            // The connection is gone (the client left, or stalled past
-            // the write timeout): stop pulling. Dropping `exchange` drops
-            // the body, which kills and reaps a CGI script, closes a file.
+        if !ticket.put(piece, summary) || !more {
+            // Done, or the connection is gone (the client left, or
+            // stalled past the write timeout): stop pulling. Dropping
+            // `exchange` drops the body, which kills and reaps a CGI
+            // script, closes a file.
             return;
         }
-        if !more {
-            return;
+        // The loop is behind: park rather than wait, so a big body never
+        // sits in memory whole and a client that does not read never
+        // holds a worker.
+        match ticket.park_if_full(exchange) {
+            Some((same, still)) => (exchange, ticket) = (same, still),
+            None => return,
         }
     }
 }
@@ -351,6 +400,8 @@ fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
 /// The loop's side of a response a worker is producing.
 struct Reply {
     mailbox: Arc<Mailbox>,
+    /// Where a parked job goes when there is room again.
+    pool: Arc<Pool>,
     /// Set once the last piece arrived.
     summary: Option<Summary>,
     /// Some bytes of the response have been handed to the loop.
@@ -358,9 +409,10 @@ struct Reply {
 }
 
 impl Reply {
-    fn new(mailbox: Arc<Mailbox>) -> Self {
+    fn new(mailbox: Arc<Mailbox>, pool: Arc<Pool>) -> Self {
         Reply {
             mailbox,
+            pool,
             summary: None,
             started: false,
         }
@@ -376,11 +428,13 @@ impl Output for Reply {
         append(out, std::mem::take(&mut inbox.bytes));
         let summary = inbox.summary.take();
         let worker_gone = inbox.worker_gone;
-        let wake_worker = std::mem::take(&mut inbox.worker_waiting);
+        // The mailbox is empty: a job parked on it may go on. (It parked
+        // on a full mailbox, so this call took bytes and returns `More`;
+        // the job's next `put` finds the mailbox empty and sends news.)
+        let parked = inbox.parked.take();
         drop(inbox);
-        if wake_worker {
-            // There is room again.
-            self.mailbox.room.notify_one();
+        if let Some(job) = parked {
+            self.pool.resume(job);
         }
         self.started |= got;
         if summary.is_some() {
@@ -416,17 +470,20 @@ impl Output for Reply {
 
 impl Drop for Reply {
     /// The connection is done with this response, finished or not. A
-    /// worker still producing it must stop, and not wait for room that
-    /// will never come: that is what frees the worker of a client that
-    /// went away.
+    /// job still producing it must stop: a running one finds out at its
+    /// next `put`, and a parked one is taken out and dropped here. That
+    /// breaks the cycle (mailbox, job, ticket, mailbox), drops the body
+    /// (closes a file, kills and reaps a CGI script, as part 3's loop
+    /// does when it drops an exchange), and lets the ticket's drop guard
+    /// count the job out of `in_flight`.
     fn drop(&mut self) {
-        let mut inbox = lock(&self.mailbox.inbox);
-        inbox.loop_gone = true;
-        let wake_worker = std::mem::take(&mut inbox.worker_waiting);
-        drop(inbox);
-        if wake_worker {
-            self.mailbox.room.notify_one();
-        }
+        let parked = {
+            let mut inbox = lock(&self.mailbox.inbox);
+            inbox.loop_gone = true;
+            inbox.parked.take()
+        };
+        // After the lock is released: the ticket's drop guard takes it.
+        drop(parked);
     }
 }
 

@@ -206,14 +206,67 @@ fn a_client_that_stops_reading_frees_its_worker() {
     let mut hog = connect(addr);
     hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    // The body never ends and `hog` never reads: the worker waits on a
-    // full mailbox until the write timeout closes the connection, then
-    // finds the reply dropped and lets go.
-    eventually("the worker to let go", Duration::from_secs(10), || {
-        threads.monitor.in_flight() == 0
-    });
+    // The body never ends and `hog` never reads: once its mailbox is
+    // full the job parks there and the only worker is free, so the next
+    // request is served whether or not the write timeout has fired yet.
+    assert_eq!(get(addr, "/").status, 200);
+    // The parked job counts in flight until the write timeout closes the
+    // connection, which drops it (and its body) with the reply.
+    eventually(
+        "the parked job to be dropped",
+        Duration::from_secs(10),
+        || threads.monitor.in_flight() == 0,
+    );
     assert_eq!(get(addr, "/").status, 200);
     drop(hog);
+}
+
+#[test]
+fn clients_that_never_read_hold_no_worker() {
+    let _shared = shared();
+    let options = Options {
+        workers: 2,
+        ..Options::default()
+    };
+    // Long enough that the hogs stay connected for the whole test: what
+    // frees the workers here is parking, not the timeout.
+    let config = part3_selectors::Config {
+        write_timeout: Duration::from_secs(30),
+        ..loop_config(&options)
+    };
+    let threads = start_faulty(&options, config);
+    let addr = threads.server.addr();
+    // As many hogs as workers, each asking for a body that never ends
+    // and never reading a byte of it.
+    let hogs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut hog = connect(addr);
+            hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            hog
+        })
+        .collect();
+    let limit = Duration::from_secs(10);
+    eventually("both hogs in flight", limit, || {
+        threads.monitor.in_flight() == 2
+    });
+    // Before parking, the two workers would wait on the two full
+    // mailboxes for the 30 s write timeout, and each of these requests
+    // with them, past the client's own 10 s read timeout.
+    for _ in 0..20 {
+        let r = get(addr, "/");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
+    }
+    // The hogs are still connected, their jobs parked, not finished.
+    assert_eq!(threads.monitor.in_flight(), 2);
+    for hog in hogs {
+        tests::client::reset(hog);
+    }
+    // Their connections close, and the parked jobs are dropped with them.
+    eventually("no jobs in flight", limit, || {
+        threads.monitor.in_flight() == 0
+    });
+    assert_eq!(threads.pool.live_workers(), 2);
 }
 
 #[test]
