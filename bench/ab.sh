@@ -60,7 +60,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 A=$1 B=$2
 declare -a a_cpu a_rps b_cpu b_rps
-echo "round  ${A} (µs/req, r/s)   ${B} (µs/req, r/s)   [${CLOSE:+Connection: close}${CLOSE:-keep-alive}, -c$CONNS, $DURATION]"
+MODE=keep-alive; [ -n "${CLOSE:-}" ] && MODE="Connection: close"
+echo "round  ${A} (µs/req, r/s)   ${B} (µs/req, r/s)   [$MODE, -c$CONNS, $DURATION]"
 for i in $(seq "$ROUNDS"); do
     read -r ac ar < <(measure "$A" 18901)
     read -r bc br < <(measure "$B" 18902)

@@ -50,7 +50,7 @@ pub struct Environ<'a> {
     /// Where the variables come from, until they are built.
     request: Option<(&'a RequestHead, ServerInfo)>,
     /// `wsgi.input`: the request body, decoded (no chunk framing).
-    input: Box<dyn Read + Send + 'a>,
+    input: Input<'a>,
 }
 // ANCHOR_END: environ
 
@@ -63,7 +63,23 @@ impl<'a> Environ<'a> {
         Environ {
             vars: OnceCell::from(vars),
             request: None,
-            input: Box::new(input),
+            input: Input::Stream(Box::new(input)),
+        }
+    }
+
+    /// The environ for a parsed request whose body is already in memory
+    /// (the event loops read it whole before the app runs): the same as
+    /// [`from_request`](Self::from_request) with a cursor, minus the
+    /// allocation of a boxed reader on every request.
+    pub fn with_body(
+        head: &'a RequestHead,
+        info: &ServerInfo,
+        body: Vec<u8>,
+    ) -> Self {
+        Environ {
+            vars: OnceCell::new(),
+            request: Some((head, *info)),
+            input: Input::Bytes(io::Cursor::new(body)),
         }
     }
 
@@ -77,7 +93,7 @@ impl<'a> Environ<'a> {
         Environ {
             vars: OnceCell::new(),
             request: Some((head, *info)),
-            input: Box::new(input),
+            input: Input::Stream(Box::new(input)),
         }
     }
 
@@ -104,13 +120,16 @@ impl<'a> Environ<'a> {
 
     /// The body stream; reading it may send `100 Continue` first.
     pub fn input(&mut self) -> &mut (dyn Read + Send + 'a) {
-        &mut *self.input
+        match &mut self.input {
+            Input::Bytes(cursor) => cursor,
+            Input::Stream(reader) => &mut **reader,
+        }
     }
 
     /// Reads the whole body, refusing more than `limit` bytes.
     pub fn read_body(&mut self, limit: u64) -> io::Result<Vec<u8>> {
         let mut body = Vec::new();
-        (&mut self.input).take(limit + 1).read_to_end(&mut body)?;
+        self.input().take(limit + 1).read_to_end(&mut body)?;
         if body.len() as u64 > limit {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -170,6 +189,14 @@ impl<'a> Environ<'a> {
         let info = ServerInfo::new(addr, addr);
         Environ::new(cgi_vars(&head, &info), io::empty())
     }
+}
+
+/// Where `wsgi.input` reads from.
+enum Input<'a> {
+    /// A body already in memory.
+    Bytes(io::Cursor<Vec<u8>>),
+    /// Anything else, e.g. the blocking server's socket reader.
+    Stream(Box<dyn Read + Send + 'a>),
 }
 
 // ANCHOR: cgi-vars

@@ -5,7 +5,6 @@
 //! and fast, until an app is slow. Part 4 plugs in a worker pool behind
 //! the same trait, and the loop does not change.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use mio::Waker;
@@ -135,8 +134,7 @@ impl Dispatch for Inline {
         let Request { head, body, info } = request;
         // The body is already whole, so `wsgi.input` is a cursor over it:
         // the app can never block the loop by reading.
-        let mut environ =
-            Environ::from_request(&head, &info, Cursor::new(body));
+        let mut environ = Environ::with_body(&head, &info, body);
         Box::new(respond(&*self.app, &mut environ, RequestFacts::of(&head)))
     }
 }

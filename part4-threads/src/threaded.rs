@@ -24,7 +24,6 @@
 //!            a parked job? ── resume ──▶ exchange.fill(piece) …
 //! ```
 
-use std::io::Cursor;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -361,7 +360,7 @@ fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
     // The body was read whole by the loop; the app reads it from memory
     // and never waits on the socket.
-    let mut environ = Environ::from_request(&head, &info, Cursor::new(body));
+    let mut environ = Environ::with_body(&head, &info, body);
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
     pull(exchange, ticket);
