@@ -151,6 +151,16 @@ impl Listen {
         })
     }
 
+    /// The first socket address `host:port` resolves to.
+    pub fn socket_addr(&self) -> Result<SocketAddr, CliError> {
+        use std::net::ToSocketAddrs;
+        let text = self.addr();
+        text.to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| CliError::Bad(format!("bad address {text}")))
+    }
+
     /// `host:port` in the form `ToSocketAddrs` accepts (IPv6 bracketed).
     pub fn addr(&self) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {

@@ -5,7 +5,6 @@
 //! curl -v http://127.0.0.1:8888/hello
 //! ```
 
-use std::net::ToSocketAddrs;
 use std::time::Duration;
 
 use part1_hello::cli;
@@ -24,11 +23,10 @@ fn main() {
         ..Config::default()
     };
     let text = args.listen.addr();
-    let addr = text
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .unwrap_or_else(|| cli::fail(PROGRAM, &format!("bad address {text}")));
+    let addr = args
+        .listen
+        .socket_addr()
+        .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
     let mut server = EventLoop::bind(addr, Inline::new(args.app), config)
         .unwrap_or_else(|e| {
             cli::fail(PROGRAM, &format!("cannot listen on {text}: {e}"))

@@ -6,7 +6,6 @@
 //! curl http://127.0.0.1:8888/hello             # … no longer stops this
 //! ```
 
-use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,11 +36,10 @@ fn main() {
         ..Config::default()
     };
     let text = args.listen.addr();
-    let addr = text
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .unwrap_or_else(|| cli::fail(PROGRAM, &format!("bad address {text}")));
+    let addr = args
+        .listen
+        .socket_addr()
+        .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
     let pool = Pool::new(settings.workers, settings.queue)
         .unwrap_or_else(|e| cli::fail(PROGRAM, &format!("no workers: {e}")));
     let pool = Arc::new(pool);
