@@ -471,3 +471,26 @@ check!(
         still_serving(s.addr());
     }
 );
+
+check!(
+    expect_100_not_sent_when_the_app_refuses,
+    [Part2],
+    options(Options::app("demo")),
+    |s| {
+        // Part 2 sends `100 Continue` only when the app reads the body. A
+        // path nobody serves is answered 404 at once, and since the client
+        // may never send its body, the connection closes after it.
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader
+            .stream()
+            .write_all(
+                b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+              Expect: 100-continue\r\n\r\n",
+            )
+            .unwrap();
+        let r = reader.next("POST").unwrap();
+        assert_eq!(r.status, 404, "a final status, not 100 first");
+        assert!(reader.closed(), "the unsent body leaves the stream unknown");
+        still_serving(s.addr());
+    }
+);
