@@ -7,13 +7,19 @@
 //!
 //! For each file in [`MANIFEST`] the test starts the named part in-process
 //! on a free port, runs the command with `sh -c` (the address replaced by
-//! the real one, `127.0.0.1 8888` too for `nc`, stdin closed, killed after [`TIMEOUT`]), normalises the
+//! the real one, `127.0.0.1 8888` too for `nc`, stdin closed, killed after [`TIMEOUT`]
+//! unless its manifest line allows longer), normalises the
 //! output and compares it with the file. Normalising only touches what
 //! must vary from run to run or machine to machine:
 //!
 //! - the real port becomes `8888` again;
 //! - the values of `Date` and `Last-Modified` become `<date>`;
 //! - curl's version in `User-Agent` becomes `curl/<version>`;
+//! - a time as curl's `%{time_total}` prints it, a number with exactly
+//!   six decimals followed by `s`, is rounded to the nearest second and
+//!   marked with `~` (`1.797506s` becomes `~2s`): the sessions that show
+//!   one are about whole seconds of waiting, which survive the rounding,
+//!   while the milliseconds a loaded machine adds do not fail them;
 //! - curl's own chatter (lines starting with `* `, `{ [` or `} [`) is
 //!   dropped: it is worded differently by every curl release;
 //! - a CR before a line feed is dropped (a book cannot show it), and the
@@ -48,11 +54,40 @@ struct Session {
     file: &'static str,
     part: Part,
     options: fn() -> Options,
+    /// How long the command may run before it is killed, and fails.
+    timeout: Duration,
+}
+
+impl Session {
+    /// The same session, allowed to run for `timeout` instead of
+    /// [`TIMEOUT`]: for one that waits for a server's timer on purpose.
+    const fn timeout(self, timeout: Duration) -> Session {
+        Session { timeout, ..self }
+    }
 }
 
 /// The demo app, as `cargo run -p part2-gateway` serves it.
 fn demo() -> Options {
     Options::app("demo")
+}
+
+/// The demo app with the timeouts `cargo run` has (the harness's own
+/// defaults are shorter), for sessions that show a timeout or a wait.
+fn book_defaults() -> Options {
+    Options {
+        read_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(30),
+        ..demo()
+    }
+}
+
+/// `cargo run -p part4-threads -- --workers 1 --queue 1`.
+fn one_worker_one_queued() -> Options {
+    Options {
+        workers: 1,
+        queue: 1,
+        ..book_defaults()
+    }
 }
 
 /// Every session file in `book/src/sessions/`, one line each.
@@ -78,6 +113,14 @@ const MANIFEST: &[Session] = &[
     s("part2-curl-traversal.txt", Part::Part2, demo),
     s("part3-nc-pipeline.txt", Part::Part3, demo),
     s("part3-nc-half-close.txt", Part::Part3, demo),
+    s("part3-telnet-slowloris.txt", Part::Part3, book_defaults)
+        .timeout(Duration::from_secs(15)),
+    s("part3-curl-slow-app.txt", Part::Part3, book_defaults),
+    s(
+        "part4-curl-queue-full.txt",
+        Part::Part4,
+        one_worker_one_queued,
+    ),
 ];
 
 const fn s(
@@ -89,10 +132,12 @@ const fn s(
         file,
         part,
         options,
+        timeout: TIMEOUT,
     }
 }
 
-/// A command still running after this long is killed, and fails.
+/// A command still running after this long is killed, and fails, unless
+/// its manifest line gives it a [`Session::timeout`] of its own.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The address every session is written against: `127.0.0.1:8888` in
@@ -167,7 +212,7 @@ fn replay(session: &Session) -> Result<(), String> {
     let real_command = command
         .replace(BOOK_ADDR, &addr)
         .replace(BOOK_ADDR_NC, &addr_nc);
-    let output = run(&real_command)?;
+    let output = run(&real_command, session.timeout)?;
     drop(server);
     let got = format!("$ {command}\n{}", normalise(&output, &addr));
     if updating() {
@@ -187,8 +232,8 @@ fn replay(session: &Session) -> Result<(), String> {
 }
 
 /// Runs `command` with `sh -c`, stdout and stderr in one pipe, as a
-/// terminal interleaves them; kills it (and its children) at [`TIMEOUT`].
-fn run(command: &str) -> Result<String, String> {
+/// terminal interleaves them; kills it (and its children) at `timeout`.
+fn run(command: &str, timeout: Duration) -> Result<String, String> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("{{ {command}\n}} 2>&1"))
@@ -210,7 +255,7 @@ fn run(command: &str) -> Result<String, String> {
     let timed_out = loop {
         match child.try_wait() {
             Ok(Some(_)) => break false,
-            Ok(None) if started.elapsed() > TIMEOUT => break true,
+            Ok(None) if started.elapsed() > timeout => break true,
             Ok(None) => thread::sleep(Duration::from_millis(10)),
             Err(e) => return Err(format!("waiting for sh: {e}")),
         }
@@ -229,7 +274,7 @@ fn run(command: &str) -> Result<String, String> {
     let out = String::from_utf8_lossy(&out).into_owned();
     if timed_out {
         return Err(format!(
-            "still running after {TIMEOUT:?}; it printed:\n{}",
+            "still running after {timeout:?}; it printed:\n{}",
             indent(&out)
         ));
     }
@@ -246,7 +291,7 @@ fn normalise(output: &str, addr: &str) -> String {
         if ["* ", "{ [", "} ["].iter().any(|p| line.starts_with(p)) {
             continue;
         }
-        out.push_str(&mask_dates(&mask_curl_version(line)));
+        out.push_str(&round_times(&mask_dates(&mask_curl_version(line))));
         out.push('\n');
     }
     out
@@ -289,6 +334,50 @@ fn mask_curl_version(line: &str) -> String {
     out
 }
 
+/// `1.797506s` → `~2s`: a time with exactly six decimals (curl's
+/// `%{time_total}`) and a unit of seconds, to the nearest second.
+fn round_times(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let digits_from = |at: usize| {
+        at + bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut out = String::with_capacity(line.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_number = bytes[i].is_ascii_digit()
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.'));
+        if !starts_number {
+            i += 1;
+            continue;
+        }
+        let int_end = digits_from(i);
+        let end = if bytes.get(int_end) == Some(&b'.') {
+            digits_from(int_end + 1)
+        } else {
+            int_end
+        };
+        let is_time = end - int_end == 7
+            && bytes.get(end) == Some(&b's')
+            && !bytes
+                .get(end + 1)
+                .is_some_and(|b| b.is_ascii_alphanumeric());
+        if is_time {
+            let seconds: f64 = line[i..end].parse().unwrap_or(f64::NAN);
+            out.push_str(&line[copied..i]);
+            out.push_str(&format!("~{}", seconds.round()));
+            copied = end;
+        }
+        i = end;
+    }
+    out.push_str(&line[copied..]);
+    out
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("    | {l}"))
@@ -328,7 +417,8 @@ fn normalising_masks_only_what_varies() {
                < Date: Sat, 21 Nov 2026 21:36:17 GMT\r\n\
                Last-Modified: Sat, 21 Nov 2026 21:35:33 GMT\r\n\
                { [14 bytes data]\n\
-               Hello";
+               Hello\n\
+               #1 200 1.948165s 0.000373s, 12.5s 3.1234567s 2.000000sec";
     assert_eq!(
         normalise(raw, "127.0.0.1:4242"),
         "> GET / HTTP/1.1\n\
@@ -336,6 +426,7 @@ fn normalising_masks_only_what_varies() {
          > User-Agent: curl/<version>\n\
          < Date: <date>\n\
          Last-Modified: <date>\n\
-         Hello\n"
+         Hello\n\
+         #1 200 ~2s ~0s, 12.5s 3.1234567s 2.000000sec\n"
     );
 }
