@@ -632,24 +632,18 @@ fn error(start_response: &mut StartResponse, status: u16) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apps::test_dir::TempDir;
     use crate::environ::percent_decode;
     use std::collections::BTreeMap;
     use std::io::Cursor;
-    use std::sync::atomic::AtomicUsize;
     use std::time::Instant;
 
-    /// A temporary script directory, removed when dropped.
-    struct TempDir(PathBuf);
-
     impl TempDir {
-        fn new() -> TempDir {
-            static COUNT: AtomicUsize = AtomicUsize::new(0);
-            let n = COUNT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir()
-                .join(format!("s2s-cgi-{}-{n}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(dir.join("bin")).unwrap();
-            TempDir(dir)
+        /// A temporary directory with an empty `bin/` for scripts.
+        fn scripts() -> TempDir {
+            let tmp = TempDir::new("cgi");
+            fs::create_dir_all(tmp.0.join("bin")).unwrap();
+            tmp
         }
 
         /// Writes an executable script into `bin/`.
@@ -662,12 +656,6 @@ mod tests {
 
         fn cgi(&self) -> Cgi {
             Cgi::new(self.0.join("bin")).unwrap()
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
         }
     }
 
@@ -783,7 +771,7 @@ mod tests {
 
     #[test]
     fn the_status_header_is_honoured() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script(
             "gone.sh",
             "#!/bin/sh\nprintf 'Status: 404 Not Found\\r\\n\
@@ -805,7 +793,7 @@ mod tests {
 
     #[test]
     fn location_redirects() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script("local.sh", "#!/bin/sh\nprintf 'Location: /x\\n\\n'\n");
         tmp.script(
             "away.sh",
@@ -821,7 +809,7 @@ mod tests {
 
     #[test]
     fn the_body_goes_to_stdin() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script(
             "cat.sh",
             "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n\
@@ -836,7 +824,7 @@ mod tests {
     fn a_script_writing_before_reading_does_not_deadlock() {
         // 256 KiB out before reading 1 MiB in: both pipes fill up unless
         // stdin is fed from its own thread.
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script(
             "chatty.sh",
             "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n\
@@ -852,7 +840,7 @@ mod tests {
 
     #[test]
     fn the_output_streams() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script(
             "big.sh",
             "#!/bin/sh\nprintf 'Content-Type: application/octet-stream\\n\
@@ -871,7 +859,7 @@ mod tests {
 
     #[test]
     fn broken_header_blocks_are_502() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         let long = "X-Long: ".to_string() + &"a".repeat(40 * 1024);
         let cases = [
             ("nocolon.sh", "printf 'Content-Type text/plain\\n\\nx'"),
@@ -899,7 +887,7 @@ mod tests {
 
     #[test]
     fn a_slow_script_is_killed_with_504() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         let pids = tmp.0.join("pids");
         // `sleep` runs as a child of `sh`: killing `sh` alone would leave
         // it holding our pipe.
@@ -929,7 +917,7 @@ mod tests {
 
     #[test]
     fn a_timeout_after_the_headers_ends_the_body_with_an_error() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script(
             "stall.sh",
             "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nstart'\n\
@@ -949,7 +937,7 @@ mod tests {
 
     #[test]
     fn dropping_the_body_kills_the_script() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         let pid = tmp.0.join("pid");
         tmp.script(
             "forever.sh",
@@ -973,7 +961,7 @@ mod tests {
 
     #[test]
     fn only_executable_files_in_the_directory_run() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script("ok.sh", "#!/bin/sh\nprintf 'Content-Type: a/b\\n\\n'\n");
         tmp.script(
             ".hidden.sh",
@@ -1025,7 +1013,7 @@ mod tests {
 
     #[test]
     fn oversized_bodies_are_413() {
-        let tmp = TempDir::new();
+        let tmp = TempDir::scripts();
         tmp.script("ok.sh", "#!/bin/sh\nprintf 'Content-Type: a/b\\n\\n'\n");
         let app = tmp.cgi().with_max_input(4);
         assert_eq!(status(&run(&app, "POST", "/ok.sh", b"1234").0), 200);

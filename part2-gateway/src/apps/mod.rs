@@ -9,6 +9,8 @@ pub mod gzip;
 pub mod hello;
 pub mod sleep;
 pub mod static_files;
+#[cfg(test)]
+mod test_dir;
 pub mod urlmap;
 pub mod validator;
 

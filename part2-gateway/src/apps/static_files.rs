@@ -354,8 +354,8 @@ fn error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apps::test_dir::TempDir;
     use std::collections::BTreeMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::SystemTime;
 
     use chrono::TimeDelta;
@@ -364,30 +364,9 @@ mod tests {
         fs::metadata(path).unwrap().modified().unwrap()
     }
 
-    /// A temporary directory, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> TempDir {
-            static COUNT: AtomicUsize = AtomicUsize::new(0);
-            let n = COUNT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir()
-                .join(format!("s2s-static-{}-{n}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     /// A site: `root/` with files, and a secret next to (outside) it.
     fn site() -> (TempDir, StaticFiles) {
-        let tmp = TempDir::new();
+        let tmp = TempDir::new("static");
         let root = tmp.0.join("root");
         fs::create_dir_all(root.join("docs")).unwrap();
         fs::create_dir_all(root.join("empty")).unwrap();
