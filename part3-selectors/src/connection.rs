@@ -14,7 +14,7 @@
 //! and then the connection simply waits for the loop to call it again
 //! when the socket is ready.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::Instant;
@@ -131,21 +131,11 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A freshly accepted connection, registered for READABLE.
-    pub fn new(
-        id: ConnId,
-        mut stream: TcpStream,
-        info: ServerInfo,
-        ctx: &mut Ctx<'_>,
-    ) -> io::Result<Self> {
-        ctx.registry.register(
-            &mut stream,
-            Token(id.slot),
-            Interest::READABLE,
-        )?;
+    /// A freshly accepted connection; [`start`](Self::start) registers it.
+    pub fn new(id: ConnId, stream: TcpStream, info: ServerInfo) -> Self {
         // Small responses go out in one write; Nagle would hold them back.
         let _ = stream.set_nodelay(true);
-        let mut conn = Connection {
+        Connection {
             id,
             stream,
             info,
@@ -164,9 +154,21 @@ impl Connection {
             want_write: false,
             deadline: None,
             timer_at: None,
-        };
-        conn.set_deadline(Some(ctx.now + ctx.config.idle_timeout), ctx);
-        Ok(conn)
+        }
+    }
+
+    /// Registers the socket for READABLE under its slot's token and
+    /// starts its idle clock. `Err` to close.
+    pub fn start(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Closed> {
+        let token = Token(self.id.slot);
+        if let Err(e) =
+            ctx.registry
+                .register(&mut self.stream, token, Interest::READABLE)
+        {
+            return Err(self.io_closed(&format!("cannot register: {e}")));
+        }
+        self.set_deadline(Some(ctx.now + ctx.config.idle_timeout), ctx);
+        Ok(())
     }
 
     /// The client's address.

@@ -420,27 +420,12 @@ impl<D: Dispatch> EventLoop<D> {
             serial: self.serial,
         };
         let info = ServerInfo::new(self.local, peer);
-        let mut ctx = Ctx {
-            config: &self.config,
-            timers: &mut self.timers,
-            dispatch: &mut self.dispatch,
-            scratch,
-            log: logbuf,
-            registry: self.poll.registry(),
-            now,
-            draining: self.draining.is_some(),
-        };
-        match Connection::new(id, stream, info, &mut ctx) {
-            Ok(conn) => {
-                self.conns.insert(slot, conn);
-                // Its request is often there already: don't wait a turn.
-                self.with_conn(id, now, scratch, logbuf, |c, ctx| c.drive(ctx));
-            }
-            Err(e) => {
-                self.conns.free.push(slot);
-                log::stderr_line(&format!("{peer}: cannot register: {e}"));
-            }
-        }
+        self.conns.insert(slot, Connection::new(id, stream, info));
+        // Its request is often there already: don't wait a turn.
+        self.with_conn(id, now, scratch, logbuf, |c, ctx| {
+            c.start(ctx)?;
+            c.drive(ctx)
+        });
     }
 
     /// Runs `f` on connection `id` and closes it if `f` says so.
