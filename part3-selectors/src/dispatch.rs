@@ -6,6 +6,7 @@
 //! the same trait, and the loop does not change.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mio::Waker;
 use part2_gateway::environ::{Environ, ServerInfo};
@@ -102,8 +103,13 @@ pub trait Dispatch {
     /// driven. A dispatcher that hands work to other threads can gather
     /// the turn's requests and pass them on here in one go (part 4 does,
     /// to wake its workers once per turn rather than once per request).
-    /// The default has nothing to do.
-    fn turn_end(&mut self) {}
+    ///
+    /// Returns how soon the loop should come back, even if no event
+    /// arrives, to call it again (part 4 watches for jobs that wait too
+    /// long). The default has nothing to do, and no such deadline.
+    fn turn_end(&mut self) -> Option<Duration> {
+        None
+    }
 
     /// Whether work is still running elsewhere (part 4's workers); the
     /// loop waits for it before a graceful exit.

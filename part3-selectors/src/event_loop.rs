@@ -19,7 +19,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use part2_gateway::environ::ServerInfo;
 use part2_gateway::log;
-use part2_gateway::request::Limits;
+use part2_gateway::request::{Limits, RequestHead};
 
 use crate::connection::{Closed, Connection, Ctx};
 use crate::dispatch::Dispatch;
@@ -186,6 +186,10 @@ pub struct EventLoop<D: Dispatch> {
     accept_paused: bool,
     accept_resume_at: Option<Instant>,
     draining: Option<Instant>,
+    /// The dispatcher asked to be called again this soon (`turn_end`).
+    dispatch_again: Option<Duration>,
+    /// Heads of finished requests, parsed into again (see `SPARE_HEADS`).
+    spare_heads: Vec<Arc<RequestHead>>,
 }
 
 impl<D: Dispatch> EventLoop<D> {
@@ -219,6 +223,8 @@ impl<D: Dispatch> EventLoop<D> {
             accept_paused: false,
             accept_resume_at: None,
             draining: None,
+            dispatch_again: None,
+            spare_heads: Vec::new(),
         })
     }
     // ANCHOR_END: bind
@@ -319,7 +325,7 @@ impl<D: Dispatch> EventLoop<D> {
                 self.accept(now, &mut scratch, &mut logbuf);
             }
             // Every request of this turn has been dispatched.
-            self.dispatch.turn_end();
+            self.dispatch_again = self.dispatch.turn_end();
             flush_log(&mut logbuf);
             if let Some(deadline) = self.draining
                 && ((self.conns.len == 0 && !self.dispatch.busy())
@@ -337,7 +343,10 @@ impl<D: Dispatch> EventLoop<D> {
             .accept_resume_at
             .map(|at| at.saturating_duration_since(now));
         let drain = self.draining.map(|at| at.saturating_duration_since(now));
-        [timers, resume, drain].into_iter().flatten().min()
+        [timers, resume, drain, self.dispatch_again]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn can_accept(&mut self, now: Instant) -> bool {
@@ -449,6 +458,7 @@ impl<D: Dispatch> EventLoop<D> {
             registry: self.poll.registry(),
             now,
             draining: self.draining.is_some(),
+            spare_heads: &mut self.spare_heads,
         };
         if let Err(closed) = f(conn, &mut ctx) {
             if let Closed::Reason(reason) = closed {

@@ -12,8 +12,30 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use std::{fmt, io};
 
-/// A unit of work: a closure a worker runs once.
+/// How long a job may wait in the queue while a worker sleeps before
+/// [`Pool::watch`] wakes that worker for it.
+pub const STALE: Duration = Duration::from_millis(1);
+
+// ANCHOR: task
+/// A unit of work that a worker runs once.
+///
+/// Any closure is one. A pool for one kind of work can use a plain value
+/// instead (part 4's server does: which request to serve, with what),
+/// and save the allocation a boxed closure costs for every job.
+pub trait Task: Send + 'static {
+    /// Does the work.
+    fn run(self);
+}
+
+impl<F: FnOnce() + Send + 'static> Task for F {
+    fn run(self) {
+        self()
+    }
+}
+
+/// Any closure, boxed: a pool of these can run jobs of every kind.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
+// ANCHOR_END: task
 
 // ANCHOR: pool
 /// A fixed number of worker threads taking jobs from one bounded queue.
@@ -23,8 +45,8 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 /// end. Dropping the pool closes the queue and joins every worker.
 ///
 /// [`try_execute`]: Pool::try_execute
-pub struct Pool {
-    queue: Arc<Queue>,
+pub struct Pool<T: Task = Job> {
+    queue: Arc<Queue<T>>,
     workers: Vec<JoinHandle<()>>,
     live: Arc<Live>,
 }
@@ -37,32 +59,40 @@ pub struct Pool {
 /// cannot tell whether anybody needs waking. Here the queue counts its
 /// sleeping workers, so a job queued while a worker is still busy (and
 /// will look at the queue again before it sleeps) costs no wake-up at all.
-struct Queue {
-    state: Mutex<State>,
+struct Queue<T> {
+    state: Mutex<State<T>>,
     /// Idle workers wait here for jobs, or for the pool to close.
     job_ready: Condvar,
     /// The most jobs that may wait for a worker.
     capacity: usize,
 }
 
-struct State {
-    jobs: VecDeque<Job>,
+struct State<T> {
+    jobs: VecDeque<T>,
     /// Workers waiting on `job_ready` that nobody has woken yet. Whoever
     /// wakes one takes it off this count, so two jobs queued in a row do
     /// not both wake the same sleeper.
     sleeping: usize,
     /// The pool is stopping: finish the queued jobs, take no more.
     closed: bool,
+    /// Jobs ever queued, and ever taken by a worker. The queue is first
+    /// in, first out, so these two numbers say which jobs are still
+    /// waiting without stamping each one with a time.
+    queued: u64,
+    taken: u64,
+    /// The watchdog's last look: how many jobs had been queued by then,
+    /// and when that was. See [`Pool::watch`].
+    mark: (u64, Instant),
 }
 // ANCHOR_END: pool
 
-impl Queue {
-    /// Wakes one sleeping worker if there is one and `wanted` says there
-    /// is work for it. Called with the lock held; returns whether to
+impl<T> Queue<T> {
+    /// Claims one sleeping worker, if there is one, for the jobs just
+    /// queued. Called with the lock held; returns whether to
     /// `notify_one` once it is released, so that the woken worker does
     /// not wake up only to wait for our lock.
-    fn claim_sleeper(state: &mut State, wanted: bool) -> bool {
-        if wanted && state.sleeping > 0 {
+    fn claim_sleeper(state: &mut State<T>) -> bool {
+        if state.sleeping > 0 {
             state.sleeping -= 1;
             true
         } else {
@@ -95,10 +125,10 @@ impl Drop for Alive {
     }
 }
 
-impl Pool {
+impl<T: Task> Pool<T> {
     /// Starts `size` workers (at least one) behind a queue holding up to
     /// `queue` jobs that no worker has taken yet.
-    pub fn new(size: usize, queue: usize) -> io::Result<Pool> {
+    pub fn new(size: usize, queue: usize) -> io::Result<Pool<T>> {
         let size = size.max(1);
         let mut pool = Pool {
             queue: Arc::new(Queue {
@@ -106,6 +136,9 @@ impl Pool {
                     jobs: VecDeque::new(),
                     sleeping: 0,
                     closed: false,
+                    queued: 0,
+                    taken: 0,
+                    mark: (0, Instant::now()),
                 }),
                 job_ready: Condvar::new(),
                 capacity: queue,
@@ -130,17 +163,14 @@ impl Pool {
     // ANCHOR: try-execute
     /// Queues `job` for the next free worker, or gives it back when the
     /// queue is full (or closed): the caller decides what "busy" means.
-    pub fn try_execute<F>(&self, job: F) -> Result<(), Job>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        let job: Job = Box::new(job);
+    pub fn try_execute(&self, job: T) -> Result<(), T> {
         let mut state = lock(&self.queue.state);
         if state.closed || state.jobs.len() >= self.queue.capacity {
             return Err(job);
         }
         state.jobs.push_back(job);
-        let wake = Queue::claim_sleeper(&mut state, true);
+        state.queued += 1;
+        let wake = Queue::claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
@@ -166,13 +196,13 @@ impl Pool {
     /// job. The caller checked [`room`] first; jobs beyond it are queued
     /// all the same rather than lost. On a closed pool they are dropped.
     ///
-    /// Only one worker is woken: if it finds more jobs behind the one it
-    /// takes, it wakes the next (see `next_job`). A sleeper is woken
-    /// only when there is a job nobody awake will get to first.
+    /// Only one worker is woken, and it takes the jobs one after the
+    /// other; if they turn out to be slow, [`watch`] wakes more.
     ///
     /// [`try_execute`]: Pool::try_execute
     /// [`room`]: Pool::room
-    pub fn execute_all(&self, jobs: &mut Vec<Job>) {
+    /// [`watch`]: Pool::watch
+    pub fn execute_all(&self, jobs: &mut Vec<T>) {
         if jobs.is_empty() {
             return;
         }
@@ -182,8 +212,9 @@ impl Pool {
             jobs.clear();
             return;
         }
+        state.queued += jobs.len() as u64;
         state.jobs.extend(jobs.drain(..));
-        let wake = Queue::claim_sleeper(&mut state, true);
+        let wake = Queue::claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
@@ -205,7 +236,7 @@ impl Pool {
     /// On a closed pool the job is dropped, like [`execute_all`]'s.
     ///
     /// [`execute_all`]: Pool::execute_all
-    pub fn resume(&self, job: Job) {
+    pub fn resume(&self, job: T) {
         let mut state = lock(&self.queue.state);
         if state.closed {
             drop(state);
@@ -215,13 +246,45 @@ impl Pool {
             return;
         }
         state.jobs.push_back(job);
-        let wake = Queue::claim_sleeper(&mut state, true);
+        state.queued += 1;
+        let wake = Queue::claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
         }
     }
     // ANCHOR_END: resume
+
+    // ANCHOR: watch
+    /// The watchdog: wakes sleeping workers for jobs that have waited at
+    /// least [`STALE`], because the workers that are awake are busy with
+    /// something slow. Returns whether to call again within `STALE`:
+    /// jobs are waiting and some worker sleeps.
+    ///
+    /// The submitting thread calls it about once per `STALE` while that
+    /// is so (part 4's loop: at the end of each turn). A job waits at
+    /// most about twice `STALE` for a sleeping worker, and a quick job
+    /// costs no wake-up beyond the one that started its batch.
+    pub fn watch(&self, now: Instant) -> bool {
+        let mut state = lock(&self.queue.state);
+        let mut wake = 0;
+        let (queued_then, then) = state.mark;
+        if now.saturating_duration_since(then) >= STALE {
+            // First in, first out: of the jobs queued by the last look,
+            // those no worker has taken yet are still at the front.
+            let waited = queued_then.saturating_sub(state.taken);
+            wake = state.sleeping.min(waited.try_into().unwrap_or(usize::MAX));
+            state.sleeping -= wake;
+            state.mark = (state.queued, now);
+        }
+        let again = !state.jobs.is_empty() && state.sleeping > 0;
+        drop(state);
+        for _ in 0..wake {
+            self.queue.job_ready.notify_one();
+        }
+        again
+    }
+    // ANCHOR_END: watch
 
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
@@ -280,7 +343,7 @@ impl Pool {
     }
 }
 
-impl Drop for Pool {
+impl<T: Task> Drop for Pool<T> {
     /// Closing the queue ends each worker's loop once the jobs already
     /// queued are done; then every thread is joined.
     fn drop(&mut self) {
@@ -289,7 +352,7 @@ impl Drop for Pool {
     }
 }
 
-impl fmt::Debug for Pool {
+impl<T: Task> fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("size", &self.size())
@@ -300,13 +363,13 @@ impl fmt::Debug for Pool {
 
 // ANCHOR: worker-loop
 /// One worker: take a job, run it, repeat until the queue is closed.
-fn worker_loop(queue: &Queue, alive: Alive) {
+fn worker_loop<T: Task>(queue: &Queue<T>, alive: Alive) {
     let _alive = alive;
     while let Some(job) = next_job(queue) {
         // A job that panics must not take its worker with it, or every
         // panic would shrink the pool by one until nobody serves. (The
         // panic hook has already printed the message.)
-        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
     }
 }
 
@@ -316,19 +379,16 @@ fn worker_loop(queue: &Queue, alive: Alive) {
 /// A busy worker comes back here between jobs and takes the next one
 /// without sleeping, so under load the workers drain the queue with no
 /// wake-ups at all; they only sleep when it runs dry.
-fn next_job(queue: &Queue) -> Option<Job> {
+///
+/// A worker does not wake a sleeping peer for the jobs it leaves behind.
+/// Most jobs take microseconds, and it will come back for them sooner
+/// than a peer could wake up; the watchdog ([`Pool::watch`]) wakes a
+/// peer for jobs that wait longer than that.
+fn next_job<T>(queue: &Queue<T>) -> Option<T> {
     let mut state = lock(&queue.state);
     loop {
         if let Some(job) = state.jobs.pop_front() {
-            // Jobs are left behind us: wake a sleeping peer to share them
-            // (the submitter woke only one). The lock is released before
-            // the job runs, so the peer can take the next one meanwhile.
-            let more = !state.jobs.is_empty();
-            let wake = Queue::claim_sleeper(&mut state, more);
-            drop(state);
-            if wake {
-                queue.job_ready.notify_one();
-            }
+            state.taken += 1;
             return Some(job);
         }
         if state.closed {
@@ -358,12 +418,12 @@ mod tests {
     use std::sync::mpsc::channel;
 
     fn submit(pool: &Pool, job: impl FnOnce() + Send + 'static) {
-        assert!(pool.try_execute(job).is_ok(), "queue full");
+        assert!(pool.try_execute(Box::new(job)).is_ok(), "queue full");
     }
 
     #[test]
     fn runs_jobs_on_its_workers() {
-        let pool = Pool::new(3, 16).unwrap();
+        let pool: Pool = Pool::new(3, 16).unwrap();
         let (done, results) = channel();
         for i in 0..10 {
             let done = done.clone();
@@ -377,7 +437,7 @@ mod tests {
 
     #[test]
     fn full_queue_gives_the_job_back() {
-        let pool = Pool::new(1, 1).unwrap();
+        let pool: Pool = Pool::new(1, 1).unwrap();
         let (started, wait_started) = channel();
         let (release, hold) = channel::<()>();
         // Occupy the only worker, then fill the only queue slot.
@@ -387,13 +447,16 @@ mod tests {
         });
         wait_started.recv().unwrap();
         submit(&pool, || {});
-        assert!(pool.try_execute(|| {}).is_err(), "queue should be full");
+        assert!(
+            pool.try_execute(Box::new(|| {})).is_err(),
+            "queue should be full"
+        );
         drop(release);
     }
 
     #[test]
     fn resume_ignores_the_bound() {
-        let pool = Pool::new(1, 1).unwrap();
+        let pool: Pool = Pool::new(1, 1).unwrap();
         let (started, wait_started) = channel();
         let (release, hold) = channel::<()>();
         submit(&pool, move || {
@@ -411,8 +474,38 @@ mod tests {
     }
 
     #[test]
+    fn the_watchdog_wakes_a_worker_for_jobs_stuck_behind_a_slow_one() {
+        let pool: Pool = Pool::new(2, 16).unwrap();
+        // Both workers asleep, so that who wakes whom is ours to say.
+        while lock(&pool.queue.state).sleeping < 2 {
+            thread::yield_now();
+        }
+        let (started, wait_started) = channel();
+        let (release, hold) = channel::<()>();
+        let (done, finished) = channel();
+        let slow: Job = Box::new(move || {
+            started.send(()).unwrap();
+            let _ = hold.recv();
+        });
+        let quick: Job = Box::new(move || done.send(()).unwrap());
+        // One worker is woken for both, and gets stuck in the first.
+        pool.execute_all(&mut vec![slow, quick]);
+        wait_started.recv().unwrap();
+        let now = Instant::now() + STALE;
+        // The first look only takes note of the waiting job...
+        assert!(pool.watch(now), "a job waits while a worker sleeps");
+        assert_eq!(lock(&pool.queue.state).sleeping, 1);
+        // ...and once it has waited `STALE`, the sleeper is woken for it.
+        assert!(!pool.watch(now + STALE));
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the quick job ran while the slow one still holds");
+        drop(release);
+    }
+
+    #[test]
     fn panicking_jobs_do_not_shrink_the_pool() {
-        let pool = Pool::new(2, 8).unwrap();
+        let pool: Pool = Pool::new(2, 8).unwrap();
         for _ in 0..4 {
             submit(&pool, || panic!("a job panics"));
         }
@@ -430,7 +523,7 @@ mod tests {
     #[test]
     fn drop_runs_queued_jobs_then_joins() {
         let (done, finished) = channel();
-        let pool = Pool::new(1, 8).unwrap();
+        let pool: Pool = Pool::new(1, 8).unwrap();
         for _ in 0..5 {
             let done = done.clone();
             submit(&pool, move || done.send(()).unwrap());
@@ -442,7 +535,7 @@ mod tests {
 
     #[test]
     fn shutdown_leaves_a_stuck_worker_behind() {
-        let pool = Pool::new(2, 8).unwrap();
+        let pool: Pool = Pool::new(2, 8).unwrap();
         let (release, hold) = channel::<()>();
         let (started, wait_started) = channel();
         submit(&pool, move || {
@@ -456,7 +549,7 @@ mod tests {
 
     #[test]
     fn shutdown_of_an_idle_pool_joins_everyone() {
-        let pool = Pool::new(4, 8).unwrap();
+        let pool: Pool = Pool::new(4, 8).unwrap();
         assert!(pool.shutdown(Duration::from_secs(5)));
     }
 }

@@ -26,6 +26,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use mio::Waker;
 use part2_gateway::environ::Environ;
@@ -36,7 +37,7 @@ use part2_gateway::response::{RequestFacts, write_error};
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
 use part3_selectors::timer::ConnId;
 
-use crate::pool::{Job, Pool, lock};
+use crate::pool::{Pool, STALE, Task, lock};
 
 /// About how many bytes a worker hands the loop at a time; the same as
 /// the loop's own write chunk, so one piece is one `write`.
@@ -48,17 +49,44 @@ const PIECE: usize = 64 * 1024;
 /// being made) per connection.
 const AHEAD: usize = 4 * PIECE;
 
+/// Room for a small response (head and short body) in a new mailbox.
+/// Small enough for glibc's per-thread cache of freed blocks (up to
+/// about 1 KiB), the fastest way `malloc` has.
+const SMALL: usize = 512;
+
+/// Pieces bigger than this change hands without a copy (see `append`).
+const MOVE_OVER: usize = 4096;
+
 /// What the workers and the loop share.
 struct Shared {
     /// The loop's waker, from [`Dispatch::attach`].
     waker: OnceLock<Arc<Waker>>,
     /// Connections whose responses have news since the loop last looked.
-    ready: Mutex<Vec<ConnId>>,
-    /// Jobs queued or running.
-    in_flight: AtomicUsize,
+    ready: Padded<Mutex<Vec<ConnId>>>,
+    /// Jobs ever made, counted by the loop, and jobs ended, counted by
+    /// the workers: the difference is the jobs queued or running. Two
+    /// counters rather than one that both sides change, and each on its
+    /// own cache line, so that counting a job in and out does not make
+    /// the CPUs pass one line back and forth.
+    started: Padded<AtomicUsize>,
+    ended: Padded<AtomicUsize>,
     /// The loop has asked [`Dispatch::busy`] and was told yes: it waits
-    /// for a wake-up when the last job ends.
+    /// for a wake-up when a job ends.
     drain_waiting: AtomicBool,
+}
+
+/// A value alone on its 64-byte cache line (what crossbeam calls
+/// `CachePadded`): two threads that write to neighbouring values would
+/// otherwise slow each other down as if they shared one.
+#[repr(align(64))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Shared {
@@ -94,11 +122,11 @@ impl Shared {
 ///
 /// A single buffer of bytes, not a queue of pieces: the worker appends,
 /// the loop takes everything there is. A small response (the head and a
-/// short body) is put once and taken once, so its whole trip costs one
-/// allocation (this mailbox) and two uncontended locks. (A `sync_channel`
-/// per response did the same job with three allocations and more atomic
-/// bookkeeping, for features we do not use: many senders, blocking
-/// receives.)
+/// short body) is put once and taken once, so its whole trip costs two
+/// allocations (this mailbox and its buffer) and two uncontended locks.
+/// (A `sync_channel` per response did the same job with three
+/// allocations and more atomic bookkeeping, for features we do not use:
+/// many senders, blocking receives.)
 ///
 /// When `AHEAD` bytes wait unwritten, the job does not wait for room: a
 /// worker waiting on a client that does not read is a worker lost to
@@ -124,7 +152,7 @@ struct Inbox {
     /// the bytes. It holds its ticket, which holds this mailbox: a cycle,
     /// broken when the loop takes the job out, to resume it or, if the
     /// connection closed, to drop it.
-    parked: Option<Job>,
+    parked: Option<Work>,
 }
 
 /// A job's end of its response: the mailbox, and a drop guard that does
@@ -134,23 +162,27 @@ struct Ticket {
     mailbox: Arc<Mailbox>,
     id: ConnId,
     shared: Arc<Shared>,
+    /// The last piece was put: the loop needs nothing more from us.
+    done: bool,
 }
 
 impl Ticket {
     /// Counts a job in flight from the moment it is made.
     fn new(shared: &Arc<Shared>, id: ConnId, mailbox: Arc<Mailbox>) -> Self {
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        // Only the loop makes tickets, so only the loop writes here.
+        shared.started.fetch_add(1, Ordering::SeqCst);
         Ticket {
             mailbox,
             id,
             shared: Arc::clone(shared),
+            done: false,
         }
     }
 
     /// Hands `piece` (and, with the last one, the `summary`) to the loop
     /// and tells it so. Never waits: [`Ticket::park_if_full`] keeps the
     /// job from getting too far ahead. `false` if the connection is gone.
-    fn put(&self, piece: Vec<u8>, summary: Option<Summary>) -> bool {
+    fn put(&mut self, mut piece: Vec<u8>, summary: Option<Summary>) -> bool {
         let mut inbox = lock(&self.mailbox.inbox);
         if inbox.loop_gone {
             return false;
@@ -158,7 +190,8 @@ impl Ticket {
         // Bytes still waiting means the loop has been told and has not
         // looked yet: it will take these with them, no news needed.
         let news = inbox.bytes.is_empty();
-        append(&mut inbox.bytes, piece);
+        append(&mut inbox.bytes, &mut piece);
+        self.done = summary.is_some();
         inbox.summary = summary;
         drop(inbox);
         if news {
@@ -195,7 +228,10 @@ impl Ticket {
             drop(inbox);
             return Some((exchange, self));
         }
-        inbox.parked = Some(Box::new(move || pull(exchange, self)));
+        inbox.parked = Some(Work(Step::Resume {
+            exchange,
+            ticket: self,
+        }));
         None
     }
 }
@@ -203,22 +239,25 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         let shared = &self.shared;
-        let told = {
-            let mut inbox = lock(&self.mailbox.inbox);
-            inbox.worker_gone = true;
-            inbox.summary.is_some() || inbox.loop_gone
-        };
-        if !told {
-            // The job panicked before its last piece: the loop must look
-            // at the connection, or it would wait for it forever.
-            shared.news_for(self.id);
+        // After the last piece the loop has all it needs: the summary
+        // tells it the job is over. Otherwise the job ended early.
+        if !self.done {
+            let told = {
+                let mut inbox = lock(&self.mailbox.inbox);
+                inbox.worker_gone = true;
+                inbox.loop_gone
+            };
+            if !told {
+                // The job panicked before its last piece: the loop must
+                // look at the connection, or it would wait for it forever.
+                shared.news_for(self.id);
+            }
         }
-        // The last job out wakes a loop that is waiting to exit (see
-        // `busy`). SeqCst on both sides: either `busy` sees the count at
-        // zero, or we see its flag.
-        if shared.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
-            && shared.drain_waiting.load(Ordering::SeqCst)
-        {
+        // A job's end wakes a loop that is waiting to exit (see `busy`),
+        // which counts again. SeqCst on both sides: either `busy` sees
+        // this job counted out, or we see its flag.
+        shared.ended.fetch_add(1, Ordering::SeqCst);
+        if shared.drain_waiting.load(Ordering::SeqCst) {
             shared.wake_loop();
         }
     }
@@ -254,30 +293,35 @@ impl Summary {
 /// Each `Reply` holds the pool too, to resume its parked job.
 pub struct Threaded {
     app: SharedApp,
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Work>>,
     shared: Arc<Shared>,
     /// This loop turn's jobs, handed to the pool together in `turn_end`.
-    batch: Vec<Job>,
+    batch: Vec<Work>,
+    /// The pool's room as this turn began: asked once per turn, not per
+    /// request, since asking takes the lock the workers take jobs under.
+    room: Option<usize>,
 }
 
 impl Threaded {
     /// Runs `app` on the workers of `pool`.
-    pub fn new(app: SharedApp, pool: Arc<Pool>) -> Self {
+    pub fn new(app: SharedApp, pool: Arc<Pool<Work>>) -> Self {
         Threaded {
             app,
             pool,
             shared: Arc::new(Shared {
                 waker: OnceLock::new(),
-                ready: Mutex::new(Vec::new()),
-                in_flight: AtomicUsize::new(0),
+                ready: Padded::default(),
+                started: Padded::default(),
+                ended: Padded::default(),
                 drain_waiting: AtomicBool::new(false),
             }),
             batch: Vec::new(),
+            room: None,
         }
     }
 
     /// The pool the apps run on.
-    pub fn pool(&self) -> &Arc<Pool> {
+    pub fn pool(&self) -> &Arc<Pool<Work>> {
         &self.pool
     }
 
@@ -295,22 +339,32 @@ impl Dispatch for Threaded {
 
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
         // The jobs of this turn are not in the queue yet: count them.
-        if self.pool.room() <= self.batch.len() {
+        let room = *self.room.get_or_insert_with(|| self.pool.room());
+        if room <= self.batch.len() {
             return queue_full(RequestFacts::of(&request.head));
         }
+        // The buffer is allocated here, and freed here when the loop is
+        // done with the response: glibc's `malloc` is much faster for a
+        // thread that frees what it allocated itself.
         let mailbox = Arc::new(Mailbox {
-            inbox: Mutex::default(),
+            inbox: Mutex::new(Inbox {
+                bytes: Vec::with_capacity(SMALL),
+                ..Inbox::default()
+            }),
         });
         let app = Arc::clone(&self.app);
         let ticket = Ticket::new(&self.shared, id, Arc::clone(&mailbox));
         // Not queued yet: see `turn_end`.
-        self.batch
-            .push(Box::new(move || run_job(&*app, request, ticket)));
+        self.batch.push(Work(Step::Start {
+            app,
+            request,
+            ticket,
+        }));
         Box::new(Reply::new(mailbox, Arc::clone(&self.pool)))
     }
 
     // ANCHOR: turn-end
-    fn turn_end(&mut self) {
+    fn turn_end(&mut self) -> Option<Duration> {
         // One loop turn often completes a dozen requests. Queued one by
         // one, each would take the pool's lock and, as the workers empty
         // the queue faster than the loop fills it, wake a sleeping worker:
@@ -319,6 +373,10 @@ impl Dispatch for Threaded {
         // the loop is about to sleep in `poll` anyway, leaving the CPU to
         // the workers. A request waits at most one turn longer.
         self.pool.execute_all(&mut self.batch);
+        self.room = None;
+        // One worker was woken for the lot. If jobs wait while others
+        // sleep, come back within `STALE` to wake them.
+        self.pool.watch(Instant::now()).then_some(STALE)
     }
     // ANCHOR_END: turn-end
 
@@ -332,12 +390,12 @@ impl Dispatch for Threaded {
     fn busy(&self) -> bool {
         // The loop asks only while draining. Answering yes promises a
         // wake-up when the answer changes, or the loop would sleep until
-        // its shutdown deadline: the flag tells the last job to wake it.
-        // A parked job counts as in flight (its ticket is alive) and ends
-        // with its response or its connection: at the latest when the
-        // write timeout closes a client that does not read.
+        // its shutdown deadline: the flag tells every job that ends to
+        // wake it. A parked job counts as in flight (its ticket is alive)
+        // and ends with its response or its connection: at the latest
+        // when the write timeout closes a client that does not read.
         self.shared.drain_waiting.store(true, Ordering::SeqCst);
-        self.shared.in_flight.load(Ordering::SeqCst) > 0
+        self.shared.in_flight() > 0
     }
     // ANCHOR_END: busy
 }
@@ -350,11 +408,50 @@ pub struct Monitor(Arc<Shared>);
 impl Monitor {
     /// Jobs queued or running right now.
     pub fn in_flight(&self) -> usize {
-        self.0.in_flight.load(Ordering::SeqCst)
+        self.0.in_flight()
+    }
+}
+
+impl Shared {
+    fn in_flight(&self) -> usize {
+        // `ended` first: a job counted out was counted in before, so the
+        // later read of `started` is never smaller.
+        let ended = self.ended.load(Ordering::SeqCst);
+        self.started.load(Ordering::SeqCst).wrapping_sub(ended)
     }
 }
 
 // ANCHOR: job
+/// One job for the pool: a request to serve, or a response to go on
+/// with. A plain value rather than a boxed closure: the loop makes one
+/// for every request, and a box that one thread allocates and another
+/// frees takes `malloc`'s slow path (see `append`).
+pub struct Work(Step);
+
+enum Step {
+    /// Run the app for a request, then pull the response.
+    Start {
+        app: SharedApp,
+        request: Request,
+        ticket: Ticket,
+    },
+    /// Go on pulling a response that parked.
+    Resume { exchange: Exchange, ticket: Ticket },
+}
+
+impl Task for Work {
+    fn run(self) {
+        match self.0 {
+            Step::Start {
+                app,
+                request,
+                ticket,
+            } => run_job(&*app, request, ticket),
+            Step::Resume { exchange, ticket } => pull(exchange, ticket),
+        }
+    }
+}
+
 /// What a worker does for one request: run the app, then pull its body.
 fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
@@ -363,6 +460,10 @@ fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
     let mut environ = Environ::with_body(&head, &info, body);
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    // Let go of the head before the response reaches the loop, which
+    // reuses it for a later request if it holds the last reference.
+    drop(environ);
+    drop(head);
     pull(exchange, ticket);
 }
 
@@ -400,7 +501,7 @@ fn pull(mut exchange: Exchange, mut ticket: Ticket) {
 struct Reply {
     mailbox: Arc<Mailbox>,
     /// Where a parked job goes when there is room again.
-    pool: Arc<Pool>,
+    pool: Arc<Pool<Work>>,
     /// Set once the last piece arrived.
     summary: Option<Summary>,
     /// Some bytes of the response have been handed to the loop.
@@ -408,7 +509,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn new(mailbox: Arc<Mailbox>, pool: Arc<Pool>) -> Self {
+    fn new(mailbox: Arc<Mailbox>, pool: Arc<Pool<Work>>) -> Self {
         Reply {
             mailbox,
             pool,
@@ -424,7 +525,7 @@ impl Output for Reply {
     fn fill(&mut self, out: &mut Vec<u8>, _want: usize) -> Progress {
         let mut inbox = lock(&self.mailbox.inbox);
         let got = !inbox.bytes.is_empty();
-        append(out, std::mem::take(&mut inbox.bytes));
+        append(out, &mut inbox.bytes);
         let summary = inbox.summary.take();
         let worker_gone = inbox.worker_gone;
         // The mailbox is empty: a job parked on it may go on. (It parked
@@ -476,6 +577,11 @@ impl Drop for Reply {
     /// does when it drops an exchange), and lets the ticket's drop guard
     /// count the job out of `in_flight`.
     fn drop(&mut self) {
+        if self.summary.is_some() {
+            // The job is over (it put its last piece, or died): nobody
+            // will look at the mailbox again, and nothing is parked.
+            return;
+        }
         let parked = {
             let mut inbox = lock(&self.mailbox.inbox);
             inbox.loop_gone = true;
@@ -507,14 +613,19 @@ impl Reply {
     }
 }
 
-/// Moves a piece into `out`: no copy when `out` is empty, the usual case
-/// (the loop takes bytes as fast as the worker puts them).
-fn append(out: &mut Vec<u8>, piece: Vec<u8>) {
-    if out.is_empty() {
-        *out = piece;
+/// Moves the bytes of `piece` to the end of `out`, leaving `piece` empty.
+///
+/// A big piece into an empty `out` changes hands without a copy. Small
+/// ones are copied: a copy of a few hundred bytes costs less than a
+/// buffer freed by another thread than the one that allocated it, which
+/// glibc's `malloc` handles on a slow path, under a lock.
+fn append(out: &mut Vec<u8>, piece: &mut Vec<u8>) {
+    if out.is_empty() && piece.len() > MOVE_OVER {
+        std::mem::swap(out, piece);
     } else {
-        out.extend_from_slice(&piece);
+        out.extend_from_slice(piece);
     }
+    piece.clear();
 }
 // ANCHOR_END: output
 

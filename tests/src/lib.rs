@@ -211,7 +211,7 @@ pub struct Threads {
     /// The server; dropped first.
     pub server: TestServer,
     /// The pool, to count its live workers.
-    pub pool: Arc<part4_threads::Pool>,
+    pub pool: Arc<part4_threads::Pool<part4_threads::threaded::Work>>,
     /// Jobs in flight.
     pub monitor: part4_threads::Monitor,
 }
