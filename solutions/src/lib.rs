@@ -7,8 +7,10 @@
 //! sockets. Some of the book's replayed sessions run against these servers
 //! too (see `tests/tests/sessions.rs`).
 //!
-//! The modules reuse the parts' libraries: a solution is the part's code
-//! with one thing changed, and only that thing is written here.
+//! The modules reuse the parts' libraries. Where a solution is one of a
+//! part's functions with one thing changed (part 1's `handle`, say), the
+//! module holds the whole changed function, so that it compiles and runs,
+//! and the book shows the change.
 
 pub mod part1;
 pub mod part1_content_length;

@@ -8,11 +8,11 @@
 //! it. [`response`] is the fix: the head is built from the body.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 
 use part1_hello::server::{Config, Dropped, RESPONSE, linger_close};
 
-use crate::part1::Handler;
+use crate::part1::{Handler, prepare};
 
 /// Part 1's response with its body replaced by `body` and its head left
 /// alone, `Content-Length: 14` included.
@@ -43,13 +43,8 @@ pub fn response(body: &str) -> Vec<u8> {
 /// part 1 answers with its own: after one read, then a lingering close.
 pub fn answer_with(response: Vec<u8>) -> impl Handler {
     move |mut stream: TcpStream, config: &Config| {
-        let peer = stream
-            .peer_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let peer = prepare(&stream, config)?;
         let io_err = |e| Dropped::Io(peer, e);
-        stream
-            .set_read_timeout(Some(config.read_timeout))
-            .map_err(io_err)?;
         let mut request = [0u8; 4096];
         match stream.read(&mut request) {
             Ok(0) => return Err(Dropped::Empty(peer)),

@@ -11,27 +11,21 @@
 //! and the lingering close.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 
 use part1_hello::server::{
     Config, Dropped, RESPONSE, has_blank_line, is_timeout, linger_close, quote,
 };
+
+use crate::part1::prepare;
 
 /// The most bytes read while waiting for the empty line.
 pub const MAX_REQUEST: usize = 8192;
 
 /// Part 1's `handle`, reading until the empty line instead of once.
 pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let peer = prepare(&stream, config)?;
     let io_err = |e| Dropped::Io(peer, e);
-    stream
-        .set_read_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
-    stream
-        .set_write_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
 
     // ANCHOR: read-until-blank
     let mut request = Vec::new();

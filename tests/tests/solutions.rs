@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -17,7 +17,9 @@ use solutions::part1::Handler;
 use solutions::part1_content_length::{answer_with, mismatched, response};
 use solutions::part1_read_until_blank::{self, MAX_REQUEST};
 use solutions::part2_count::Count;
-use tests::client::{connect, parse_response, read_to_close, request};
+use tests::client::{
+    Response, connect, exchange, parse_response, read_to_close, request,
+};
 use tests::{Options, Part, start, start_with_app};
 
 /// Part 1 with `handle` in place of its own, and a short read timeout.
@@ -30,7 +32,7 @@ fn part1_with(handle: impl Handler) -> part1_hello::Handle {
 }
 
 /// Whether the server says nothing for `quiet` after what was sent.
-fn silent_for(stream: &mut std::net::TcpStream, quiet: Duration) -> bool {
+fn silent_for(stream: &mut TcpStream, quiet: Duration) -> bool {
     stream.set_read_timeout(Some(quiet)).unwrap();
     let mut byte = [0u8; 1];
     let silent = matches!(
@@ -44,7 +46,7 @@ fn silent_for(stream: &mut std::net::TcpStream, quiet: Duration) -> bool {
 }
 
 /// Sends the request line alone, as telnet does after the first Enter.
-fn request_line_alone(addr: SocketAddr) -> std::net::TcpStream {
+fn request_line_alone(addr: SocketAddr) -> TcpStream {
     let mut stream = connect(addr);
     stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
     stream
@@ -59,41 +61,45 @@ fn part1_answers_the_request_line_alone() {
     assert_eq!(response.unwrap().status, 200);
 }
 
-#[test]
-fn read_until_blank_waits_for_the_empty_line() {
+/// Sends exercise 3's server the request line alone, then does `then`,
+/// and checks that the answer is part 1's one response.
+fn read_until_blank_answers(then: impl FnOnce(&mut TcpStream)) {
     let server = part1_with(part1_read_until_blank::handle);
     let mut stream = request_line_alone(server.addr());
-    assert!(
-        silent_for(&mut stream, Duration::from_millis(200)),
-        "answered before the head was complete"
-    );
-    stream.write_all(b"Host: localhost\r\n\r\n").unwrap();
+    then(&mut stream);
     let raw = read_to_close(&mut stream).unwrap();
     assert_eq!(raw, part1_hello::server::RESPONSE);
+}
+
+#[test]
+fn read_until_blank_waits_for_the_empty_line() {
+    read_until_blank_answers(|stream| {
+        assert!(
+            silent_for(stream, Duration::from_millis(200)),
+            "answered before the head was complete"
+        );
+        stream.write_all(b"Host: localhost\r\n\r\n").unwrap();
+    });
 }
 
 #[test]
 fn read_until_blank_stops_collecting_at_its_limit() {
-    let server = part1_with(part1_read_until_blank::handle);
-    let mut stream = request_line_alone(server.addr());
     // Header lines and never an empty one: more than the limit.
-    let filler = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-    let mut sent = 0;
-    while sent <= MAX_REQUEST {
-        stream.write_all(filler).unwrap();
-        sent += filler.len();
-    }
-    let raw = read_to_close(&mut stream).unwrap();
-    assert_eq!(raw, part1_hello::server::RESPONSE);
+    read_until_blank_answers(|stream| {
+        let filler = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+        let mut sent = 0;
+        while sent <= MAX_REQUEST {
+            stream.write_all(filler).unwrap();
+            sent += filler.len();
+        }
+    });
 }
 
 #[test]
 fn read_until_blank_answers_a_client_that_stops_sending() {
-    let server = part1_with(part1_read_until_blank::handle);
-    let mut stream = request_line_alone(server.addr());
-    stream.shutdown(Shutdown::Write).unwrap();
-    let raw = read_to_close(&mut stream).unwrap();
-    assert_eq!(raw, part1_hello::server::RESPONSE);
+    read_until_blank_answers(|stream| {
+        stream.shutdown(Shutdown::Write).unwrap();
+    });
 }
 
 #[test]
@@ -107,16 +113,18 @@ fn read_until_blank_still_drops_a_silent_client() {
     assert_eq!(next.body, b"Hello, World!\n");
 }
 
+/// A GET, and everything the server sends until it closes: the body as
+/// sent, whatever its `Content-Length` says.
+fn get_to_close(addr: SocketAddr) -> Response {
+    let raw = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    parse_response(&raw).unwrap()
+}
+
 #[test]
 fn a_length_left_at_14_does_not_match_the_body() {
     // What exercise 1 breaks: the head says 14, the body is longer.
     let server = part1_with(answer_with(mismatched("Hello, Rust World!\n")));
-    let mut stream = connect(server.addr());
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let raw = read_to_close(&mut stream).unwrap();
-    let response = parse_response(&raw).unwrap();
+    let response = get_to_close(server.addr());
     assert_eq!(response.header("Content-Length"), Some("14"));
     assert_eq!(response.body, b"Hello, Rust World!\n");
 }
@@ -126,12 +134,7 @@ fn a_length_built_from_the_body_counts_its_bytes() {
     // Not characters: "ü" and "ß" are two bytes each in UTF-8.
     for body in ["Hello, Rust World!\n", "Hi!\n", "Grüße!\n", ""] {
         let server = part1_with(answer_with(response(body)));
-        let mut stream = connect(server.addr());
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        let raw = read_to_close(&mut stream).unwrap();
-        let response = parse_response(&raw).unwrap();
+        let response = get_to_close(server.addr());
         let length = body.len().to_string();
         assert_eq!(response.header("Content-Length"), Some(length.as_str()));
         assert_eq!(response.body, body.as_bytes());
