@@ -44,6 +44,17 @@ fn every_include_names_a_real_file_and_anchor() {
             continue;
         }
         let text = fs::read_to_string(&path).expect("chapter");
+        // Only the first line of an included file would be indented, so
+        // an indented include (in a list item, say) breaks the page.
+        for line in text.lines().filter(|l| l.trim_start().starts_with("{{#")) {
+            if line.starts_with(char::is_whitespace) {
+                problems.push(format!(
+                    "{}: an indented include: {}",
+                    path.display(),
+                    line.trim()
+                ));
+            }
+        }
         for arg in includes(&text) {
             checked += 1;
             // path[:anchor or line range]

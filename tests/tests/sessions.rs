@@ -63,9 +63,10 @@
 //!   while the milliseconds a loaded machine adds do not fail them;
 //! - a duration as Rust's `{:.2?}` prints it (what `misbehave` reports),
 //!   a number with exactly two decimals followed by `ns`, `µs`, `ms` or
-//!   `s`, is rounded to the nearest tenth of a second, marked with `~`
-//!   and kept as wide as it was (`501.09ms` becomes `   ~0.5s`), for the
-//!   same reason;
+//!   `s`, is rounded to the nearest half second, marked with `~` and
+//!   kept as wide as it was (`501.09ms` becomes `   ~0.5s`): the
+//!   `misbehave` sessions are about requests that sleep half a second
+//!   each;
 //! - curl's own chatter (lines starting with `* `, `{ [` or `} [`) is
 //!   dropped: it is worded differently by every curl release;
 //! - a CR before a line feed is dropped (a book cannot show it), and each
@@ -918,7 +919,7 @@ const RUST_UNITS: [(&str, f64); 4] =
 
 /// `1.797506s` → `~2s` (curl's `%{time_total}`: six decimals, to the
 /// nearest second); `501.09ms` → `   ~0.5s` (Rust's `{:.2?}`: two
-/// decimals, to the nearest tenth of a second, as wide as before).
+/// decimals, to the nearest half second, as wide as before).
 fn round_times(line: &str) -> String {
     let bytes = line.as_bytes();
     let digits_from = |at: usize| {
@@ -956,8 +957,8 @@ fn round_times(line: &str) -> String {
                 Some((format!("~{}s", value.round()), 1))
             }
             Some((unit, scale)) if decimals == 2 => {
-                let tenths = (value * scale * 10.0).round() / 10.0;
-                Some((format!("~{tenths:.1}s"), unit.len()))
+                let halves = (value * scale * 2.0).round() / 2.0;
+                Some((format!("~{halves:.1}s"), unit.len()))
             }
             _ => None,
         };
@@ -1022,7 +1023,7 @@ fn normalising_masks_only_what_varies() {
                Hello\n\
                Connection from 127.0.0.1:51234 to 127.0.0.1 4242, port 4242\n\
                #1 200 1.948165s 0.000373s, 12.5s 3.1234567s 2.000000sec\n\
-               sent at  49.18µs, answered at 501.09ms (took    1.00s) 0.5s";
+               sent at  49.18µs, answered at 741.09ms (took    1.00s) 0.5s";
     assert_eq!(
         normalise(raw, 4242),
         "> GET / HTTP/1.1\n\
