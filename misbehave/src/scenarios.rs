@@ -700,7 +700,7 @@ pub fn peak_overlap(windows: &[(Duration, Duration)]) -> usize {
 /// `parallel`: `--n` connections (default 8) send `GET /sleep?ms=M`
 /// (`--ms`, default 500) at the same moment. Part 3 runs the app on its
 /// one thread, so the answers come one after another; part 4's workers
-/// overlap them.
+/// overlap them. The report lists the answers in the order they came.
 pub fn parallel(
     s: &Settings,
     out: &mut dyn Write,
@@ -768,21 +768,21 @@ pub fn parallel(
     let sleep = Duration::from_millis(s.ms);
     let mut windows = Vec::new();
     let mut wall = Duration::ZERO;
-    for (i, result) in results.iter().enumerate() {
-        match result {
-            Ok((status, start, end)) => {
-                let (start, end) = (*start - t0, *end - t0);
-                t.note(format!(
-                    "  #{:<3} {status}  sent at {start:>8.2?}, answered at \
-                     {end:>8.2?} (took {:.2?})",
-                    i + 1,
-                    end - start
-                ));
-                windows.push((start.max(end.saturating_sub(sleep)), end));
-                wall = wall.max(end);
-            }
-            Err(e) => t.note(format!("  #{:<3} failed: {e}", i + 1)),
-        }
+    // In the order the answers came, so the rounds of a pool show.
+    let mut answered: Vec<_> = results.iter().flatten().collect();
+    answered.sort_by_key(|(_, _, end)| *end);
+    for (status, start, end) in answered {
+        let (start, end) = (*start - t0, *end - t0);
+        t.note(format!(
+            "  {status}  sent at {start:>8.2?}, answered at {end:>8.2?} \
+             (took {:>8.2?})",
+            end - start
+        ));
+        windows.push((start.max(end.saturating_sub(sleep)), end));
+        wall = wall.max(end);
+    }
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        t.note(format!("  failed: {e}"));
     }
     let peak = peak_overlap(&windows);
     t.note(format!(

@@ -132,6 +132,15 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server of the caller's own, listening on `addr`, that stops when
+    /// `handle` is dropped (an exercise solution, say).
+    pub fn new(addr: SocketAddr, handle: impl Send + 'static) -> Self {
+        TestServer {
+            addr,
+            _handle: Box::new(handle),
+        }
+    }
+
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -2,6 +2,12 @@
 //! that exists and, when it names an anchor, an anchor that is in it.
 //! mdBook renders a wrong anchor as an empty listing without a warning,
 //! so this test is the only thing that notices.
+//!
+//! It also holds the chapters to their shape: each chapter in SUMMARY.md
+//! opens with what the reader will have at its end ("By the end of this
+//! …") and ends with exercises whose solutions are folded in
+//! `<details>`. The pages that are not chapters are named in
+//! [`NOT_CHAPTERS`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,6 +44,17 @@ fn every_include_names_a_real_file_and_anchor() {
             continue;
         }
         let text = fs::read_to_string(&path).expect("chapter");
+        // Only the first line of an included file would be indented, so
+        // an indented include (in a list item, say) breaks the page.
+        for line in text.lines().filter(|l| l.trim_start().starts_with("{{#")) {
+            if line.starts_with(char::is_whitespace) {
+                problems.push(format!(
+                    "{}: an indented include: {}",
+                    path.display(),
+                    line.trim()
+                ));
+            }
+        }
         for arg in includes(&text) {
             checked += 1;
             // path[:anchor or line range]
@@ -82,4 +99,131 @@ fn every_include_names_a_real_file_and_anchor() {
 fn the_include_parser_sees_includes() {
     let text = "a {{#include ../../x.rs:one}} b {{#include y.txt}}";
     assert_eq!(includes(text), ["../../x.rs:one", "y.txt"]);
+}
+
+/// Pages in SUMMARY.md that are not chapters of the course, and why.
+/// Everything after the `---` line (the appendices) is exempt too.
+const NOT_CHAPTERS: &[(&str, &str)] = &[
+    (
+        "introduction.md",
+        "the front page: what the parts build, setup, how to run things",
+    ),
+    (
+        "matrix.md",
+        "generated from the suite's marks by tests/matrix.rs",
+    ),
+];
+
+/// Chapters that do not open with "By the end of this …" yet, and why.
+/// The test fails once one of them does, so the exemption goes with it.
+const NO_OPENING_YET: &[(&str, &str)] = &[(
+    "measuring.md",
+    "its text is being rewritten with the new figures; the opening \
+     paragraph comes with that change",
+)];
+
+/// The chapters in SUMMARY.md: each top-level page before the `---`
+/// line, with the pages nested under it.
+fn chapters(summary: &str) -> Vec<(String, Vec<String>)> {
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    for line in summary.lines() {
+        if line.trim() == "---" {
+            break;
+        }
+        let (Some(open), Some(close)) = (line.find("]("), line.find(".md)"))
+        else {
+            continue;
+        };
+        let page = line[open + 2..close + 3].to_string();
+        if line.starts_with(char::is_whitespace) {
+            if let Some((_, nested)) = found.last_mut() {
+                nested.push(page);
+            }
+        } else {
+            found.push((page, Vec::new()));
+        }
+    }
+    found
+}
+
+/// Whether the first paragraph after the page's title says what the
+/// reader will have at the end.
+fn opens_with_the_goal(page: &str) -> bool {
+    page.lines()
+        .find(|l| !(l.starts_with("# ") || l.trim().is_empty()))
+        .is_some_and(|l| l.starts_with("By the end of this "))
+}
+
+/// Whether the text has an `## Exercises` section with a solution folded
+/// in a `<details>` after it.
+fn has_exercises_with_solutions(text: &str) -> bool {
+    text.split_once("\n## Exercises\n")
+        .is_some_and(|(_, rest)| {
+            rest.contains("<details>") && rest.contains("<summary>Solution")
+        })
+}
+
+#[test]
+fn every_chapter_opens_with_its_goal_and_ends_with_exercises() {
+    let read = |page: &str| {
+        fs::read_to_string(book_src().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"))
+    };
+    let summary = read("SUMMARY.md");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (page, nested) in chapters(&summary) {
+        if NOT_CHAPTERS.iter().any(|(p, _)| *p == page) {
+            continue;
+        }
+        checked += 1;
+        let text = read(&page);
+        let exempt = NO_OPENING_YET.iter().any(|(p, _)| *p == page);
+        match (opens_with_the_goal(&text), exempt) {
+            (false, false) => problems.push(format!(
+                "{page}: the first paragraph must start \"By the end of \
+                 this …\" and say what the reader will have"
+            )),
+            (true, true) => problems.push(format!(
+                "{page}: opens with its goal now; take it out of \
+                 NO_OPENING_YET"
+            )),
+            _ => {}
+        }
+        // A chapter with sections ends with its last section's exercises.
+        let all: String = std::iter::once(text)
+            .chain(nested.iter().map(|p| read(p)))
+            .collect();
+        if !has_exercises_with_solutions(&all) {
+            problems.push(format!(
+                "{page}: no `## Exercises` section with a \
+                 <details><summary>Solution</summary> fold"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Parts 1 to 4 and Measuring: zero would mean the parser saw nothing.
+    assert!(checked >= 5, "found only {checked} chapters in SUMMARY.md");
+}
+
+#[test]
+fn the_chapter_checks_see_what_they_look_for() {
+    let summary = "# Summary\n\n[Intro](intro.md)\n\n- [One](one.md)\n  \
+                   - [Sub](one-sub.md)\n- [Two](two.md)\n\n---\n\n- [App](app.md)\n";
+    assert_eq!(
+        chapters(summary),
+        [
+            ("intro.md".to_string(), vec![]),
+            ("one.md".to_string(), vec!["one-sub.md".to_string()]),
+            ("two.md".to_string(), vec![]),
+        ]
+    );
+    assert!(opens_with_the_goal("# T\n\nBy the end of this part you…"));
+    assert!(!opens_with_the_goal("# T\n\nThis part… By the end of this"));
+    assert!(has_exercises_with_solutions(
+        "x\n## Exercises\n\n### 1\n<details>\n<summary>Solution</summary>"
+    ));
+    assert!(!has_exercises_with_solutions(
+        "<details><summary>Solution</summary>\n## Exercises\n\n### 1\n"
+    ));
 }
