@@ -361,9 +361,7 @@ fn parse_with<'b>(
                 replace(old_name, h.name);
                 replace(old_value, &value);
             }
-            None => {
-                head.headers.push((h.name.to_owned(), value.into_owned()))
-            }
+            None => head.headers.push((h.name.to_owned(), value.into_owned())),
         }
     }
     // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request

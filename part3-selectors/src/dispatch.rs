@@ -93,8 +93,8 @@ pub trait Dispatch {
     /// Starts the response to `request` for connection `id`.
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output>;
 
-    /// After a wake-up: appends the connections whose pending output has
-    /// news. The default has none.
+    /// Once per loop turn: appends the connections whose pending output
+    /// has news. The default has none.
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
         let _ = ready;
     }

@@ -289,7 +289,6 @@ impl<D: Dispatch> EventLoop<D> {
                         if self.stop.load(Ordering::SeqCst) {
                             self.begin_drain(now, shutdown_timeout);
                         }
-                        self.dispatch.woken(&mut ready);
                     }
                     SIGNALS => {
                         if let Some(signals) = signals.as_deref_mut()
@@ -315,6 +314,9 @@ impl<D: Dispatch> EventLoop<D> {
                     }
                 }
             }
+            // Whatever woke us, collect the news of responses made
+            // elsewhere (part 4's workers): it may come without a wake-up.
+            self.dispatch.woken(&mut ready);
             for id in ready.drain(..) {
                 self.with_conn(id, now, &mut scratch, &mut logbuf, |c, ctx| {
                     c.drive(ctx)

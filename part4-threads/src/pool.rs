@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use std::{fmt, io};
@@ -65,7 +65,14 @@ struct Queue<T> {
     job_ready: Condvar,
     /// The most jobs that may wait for a worker.
     capacity: usize,
+    /// Run by a worker that found the queue empty, before it sleeps.
+    idle: OnceLock<IdleHook>,
+    /// How many workers there are.
+    workers: usize,
 }
+
+/// What a worker does before it goes to sleep (see [`Pool::on_idle`]).
+type IdleHook = Box<dyn Fn() + Send + Sync>;
 
 struct State<T> {
     jobs: VecDeque<T>,
@@ -73,6 +80,11 @@ struct State<T> {
     /// wakes one takes it off this count, so two jobs queued in a row do
     /// not both wake the same sleeper.
     sleeping: usize,
+    /// Wake-ups sent and not yet taken by a worker coming out of `wait`.
+    /// A worker that finds none woke by itself (a "spurious" wake-up,
+    /// which `Condvar` allows), and takes itself off `sleeping`: the
+    /// count stays exact, so "every worker sleeps" can be trusted.
+    woken: usize,
     /// The pool is stopping: finish the queued jobs, take no more.
     closed: bool,
     /// Jobs ever queued, and ever taken by a worker. The queue is first
@@ -87,13 +99,18 @@ struct State<T> {
 // ANCHOR_END: pool
 
 impl<T> Queue<T> {
-    /// Claims one sleeping worker, if there is one, for the jobs just
-    /// queued. Called with the lock held; returns whether to
-    /// `notify_one` once it is released, so that the woken worker does
-    /// not wake up only to wait for our lock.
-    fn claim_sleeper(state: &mut State<T>) -> bool {
-        if state.sleeping > 0 {
+    /// Wakes a worker for the jobs just queued if every worker sleeps.
+    /// If one is awake, it will look at the queue before it sleeps, and
+    /// most jobs are quick: it gets to them sooner than a sleeper could
+    /// wake up. Should they wait longer, [`Pool::watch`] wakes more.
+    ///
+    /// Called with the lock held; returns whether to `notify_one` once
+    /// it is released, so that the woken worker does not wake up only to
+    /// wait for our lock.
+    fn claim_sleeper(&self, state: &mut State<T>) -> bool {
+        if state.sleeping > 0 && state.sleeping == self.workers {
             state.sleeping -= 1;
+            state.woken += 1;
             true
         } else {
             false
@@ -135,6 +152,7 @@ impl<T: Task> Pool<T> {
                 state: Mutex::new(State {
                     jobs: VecDeque::new(),
                     sleeping: 0,
+                    woken: 0,
                     closed: false,
                     queued: 0,
                     taken: 0,
@@ -142,6 +160,8 @@ impl<T: Task> Pool<T> {
                 }),
                 job_ready: Condvar::new(),
                 capacity: queue,
+                idle: OnceLock::new(),
+                workers: size,
             }),
             workers: Vec::with_capacity(size),
             live: Arc::default(),
@@ -170,7 +190,7 @@ impl<T: Task> Pool<T> {
         }
         state.jobs.push_back(job);
         state.queued += 1;
-        let wake = Queue::claim_sleeper(&mut state);
+        let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
@@ -214,7 +234,7 @@ impl<T: Task> Pool<T> {
         }
         state.queued += jobs.len() as u64;
         state.jobs.extend(jobs.drain(..));
-        let wake = Queue::claim_sleeper(&mut state);
+        let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
@@ -247,7 +267,7 @@ impl<T: Task> Pool<T> {
         }
         state.jobs.push_back(job);
         state.queued += 1;
-        let wake = Queue::claim_sleeper(&mut state);
+        let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
         if wake {
             self.queue.job_ready.notify_one();
@@ -275,6 +295,7 @@ impl<T: Task> Pool<T> {
             let waited = queued_then.saturating_sub(state.taken);
             wake = state.sleeping.min(waited.try_into().unwrap_or(usize::MAX));
             state.sleeping -= wake;
+            state.woken += wake;
             state.mark = (state.queued, now);
         }
         let again = !state.jobs.is_empty() && state.sleeping > 0;
@@ -285,6 +306,14 @@ impl<T: Task> Pool<T> {
         again
     }
     // ANCHOR_END: watch
+
+    /// Sets what a worker does when it finds no job, before it sleeps:
+    /// the moment it has finished everything it was given. Part 4 tells
+    /// the loop about the responses made since it last looked, once for
+    /// all of them. Only the first call has any effect.
+    pub fn on_idle(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.queue.idle.set(Box::new(hook));
+    }
 
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
@@ -386,6 +415,7 @@ fn worker_loop<T: Task>(queue: &Queue<T>, alive: Alive) {
 /// peer for jobs that wait longer than that.
 fn next_job<T>(queue: &Queue<T>) -> Option<T> {
     let mut state = lock(&queue.state);
+    let mut idle_told = false;
     loop {
         if let Some(job) = state.jobs.pop_front() {
             state.taken += 1;
@@ -394,14 +424,26 @@ fn next_job<T>(queue: &Queue<T>) -> Option<T> {
         if state.closed {
             return None; // the queue is closed and empty: stop
         }
+        if !idle_told && let Some(hook) = queue.idle.get() {
+            // Out of work: run the hook, without the lock (it may take
+            // locks of its own), then look at the queue once more.
+            drop(state);
+            hook();
+            idle_told = true;
+            state = lock(&queue.state);
+            continue;
+        }
         state.sleeping += 1;
-        // Whoever wakes us took us off `sleeping`. A spurious wake-up
-        // leaves the count one too high, which costs at most one wasted
-        // `notify_one` later, never a job left waiting.
         state = match queue.job_ready.wait(state) {
             Ok(state) => state,
             Err(poisoned) => poisoned.into_inner(),
         };
+        // Whoever woke us took us off `sleeping`; if nobody did, we do.
+        if state.woken > 0 {
+            state.woken -= 1;
+        } else {
+            state.sleeping = state.sleeping.saturating_sub(1);
+        }
     }
 }
 // ANCHOR_END: worker-loop

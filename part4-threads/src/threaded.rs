@@ -62,7 +62,7 @@ struct Shared {
     /// The loop's waker, from [`Dispatch::attach`].
     waker: OnceLock<Arc<Waker>>,
     /// Connections whose responses have news since the loop last looked.
-    ready: Padded<Mutex<Vec<ConnId>>>,
+    ready: Padded<Mutex<Ready>>,
     /// Jobs ever made, counted by the loop, and jobs ended, counted by
     /// the workers: the difference is the jobs queued or running. Two
     /// counters rather than one that both sides change, and each on its
@@ -89,21 +89,39 @@ impl<T> std::ops::Deref for Padded<T> {
     }
 }
 
+/// The news waiting for the loop.
+#[derive(Default)]
+struct Ready {
+    /// Connections whose responses have news since the loop last looked.
+    ids: Vec<ConnId>,
+    /// The loop has been woken for these and will take them.
+    told: bool,
+}
+
 impl Shared {
     // ANCHOR: wake
-    /// Tells the loop that connection `id` has news.
+    /// Notes that connection `id` has news, without waking the loop.
     ///
-    /// Each `wake` is a syscall (a write to an eventfd), so only the
-    /// worker that finds the list empty makes one: the loop has not yet
-    /// been told about the list, and one wake-up will collect everything
-    /// pushed until it calls `woken`.
+    /// Each `wake` is a system call (a write to an eventfd) and, as the
+    /// loop is usually asleep in `poll`, a context switch. So the news
+    /// waits until the worker runs out of jobs ([`Shared::tell_loop`],
+    /// the pool's idle hook): one wake-up for a whole batch of responses.
+    /// Should the worker instead go on to a slow job, the loop, which
+    /// looks at the list every turn, finds the news within `STALE`
+    /// (see `turn_end`).
     fn news_for(&self, id: ConnId) {
-        let first = {
+        lock(&self.ready).ids.push(id);
+    }
+
+    /// Wakes the loop if there is news it has not been told about.
+    fn tell_loop(&self) {
+        let wake = {
             let mut ready = lock(&self.ready);
-            ready.push(id);
-            ready.len() == 1
+            let wake = !ready.ids.is_empty() && !ready.told;
+            ready.told |= wake;
+            wake
         };
-        if first {
+        if wake {
             self.wake_loop();
         }
     }
@@ -305,16 +323,19 @@ pub struct Threaded {
 impl Threaded {
     /// Runs `app` on the workers of `pool`.
     pub fn new(app: SharedApp, pool: Arc<Pool<Work>>) -> Self {
+        let shared = Arc::new(Shared {
+            waker: OnceLock::new(),
+            ready: Padded::default(),
+            started: Padded::default(),
+            ended: Padded::default(),
+            drain_waiting: AtomicBool::new(false),
+        });
+        let idle = Arc::clone(&shared);
+        pool.on_idle(move || idle.tell_loop());
         Threaded {
             app,
             pool,
-            shared: Arc::new(Shared {
-                waker: OnceLock::new(),
-                ready: Padded::default(),
-                started: Padded::default(),
-                ended: Padded::default(),
-                drain_waiting: AtomicBool::new(false),
-            }),
+            shared,
             batch: Vec::new(),
             room: None,
         }
@@ -375,15 +396,18 @@ impl Dispatch for Threaded {
         self.pool.execute_all(&mut self.batch);
         self.room = None;
         // One worker was woken for the lot. If jobs wait while others
-        // sleep, come back within `STALE` to wake them.
-        self.pool.watch(Instant::now()).then_some(STALE)
+        // sleep, come back within `STALE` to wake them; while jobs run,
+        // come back too, for news a busy worker has not told us about.
+        let waiting = self.pool.watch(Instant::now());
+        (waiting || self.shared.in_flight() > 0).then_some(STALE)
     }
     // ANCHOR_END: turn-end
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
-        // Take every id at once: the next worker to push will find the
-        // list empty and wake us again.
-        ready.append(&mut lock(&self.shared.ready));
+        // Take every id at once; news after this needs a new wake-up.
+        let mut news = lock(&self.shared.ready);
+        ready.append(&mut news.ids);
+        news.told = false;
     }
 
     // ANCHOR: busy
