@@ -32,7 +32,7 @@ use mio::Waker;
 use part2_gateway::environ::Environ;
 use part2_gateway::error::HttpError;
 use part2_gateway::exchange::{Exchange, respond};
-use part2_gateway::gateway::{App, Body, SharedApp, StartResponse};
+use part2_gateway::gateway::{Body, SharedApp, StartResponse};
 use part2_gateway::response::{RequestFacts, write_error};
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
 use part3_selectors::timer::ConnId;
@@ -59,6 +59,10 @@ const MOVE_OVER: usize = 4096;
 
 /// What the workers and the loop share.
 struct Shared {
+    /// The app. A job reaches it (and everything else here) through its
+    /// mailbox, which holds this `Shared`: no reference count that the
+    /// loop and a worker would both change for every request.
+    app: SharedApp,
     /// The loop's waker, from [`Dispatch::attach`].
     waker: OnceLock<Arc<Waker>>,
     /// Connections whose responses have news since the loop last looked.
@@ -154,7 +158,17 @@ impl Shared {
 /// pool again ([`Pool::resume`]).
 struct Mailbox {
     inbox: Mutex<Inbox>,
+    shared: Arc<Shared>,
 }
+
+/// Mailboxes of finished responses, kept by the loop for new ones. A
+/// mailbox is made and dropped on the loop thread a turn apart, by the
+/// dozen: more than `malloc`'s fast per-thread cache holds. Reusing them
+/// skips `malloc` altogether.
+type Spares = Arc<Mutex<Vec<Arc<Mailbox>>>>;
+
+/// How many finished mailboxes the loop keeps.
+const SPARE_MAILBOXES: usize = 64;
 
 #[derive(Default)]
 struct Inbox {
@@ -179,20 +193,18 @@ struct Inbox {
 struct Ticket {
     mailbox: Arc<Mailbox>,
     id: ConnId,
-    shared: Arc<Shared>,
     /// The last piece was put: the loop needs nothing more from us.
     done: bool,
 }
 
 impl Ticket {
     /// Counts a job in flight from the moment it is made.
-    fn new(shared: &Arc<Shared>, id: ConnId, mailbox: Arc<Mailbox>) -> Self {
+    fn new(id: ConnId, mailbox: Arc<Mailbox>) -> Self {
         // Only the loop makes tickets, so only the loop writes here.
-        shared.started.fetch_add(1, Ordering::SeqCst);
+        mailbox.shared.started.fetch_add(1, Ordering::SeqCst);
         Ticket {
             mailbox,
             id,
-            shared: Arc::clone(shared),
             done: false,
         }
     }
@@ -213,7 +225,7 @@ impl Ticket {
         inbox.summary = summary;
         drop(inbox);
         if news {
-            self.shared.news_for(self.id);
+            self.mailbox.shared.news_for(self.id);
         }
         true
     }
@@ -256,7 +268,7 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let shared = &self.shared;
+        let shared = &self.mailbox.shared;
         // After the last piece the loop has all it needs: the summary
         // tells it the job is over. Otherwise the job ended early.
         if !self.done {
@@ -310,9 +322,9 @@ impl Summary {
 /// and a job still running finds its connection gone. See `main.rs`.
 /// Each `Reply` holds the pool too, to resume its parked job.
 pub struct Threaded {
-    app: SharedApp,
     pool: Arc<Pool<Work>>,
     shared: Arc<Shared>,
+    spares: Spares,
     /// This loop turn's jobs, handed to the pool together in `turn_end`.
     batch: Vec<Work>,
     /// The pool's room as this turn began: asked once per turn, not per
@@ -324,6 +336,7 @@ impl Threaded {
     /// Runs `app` on the workers of `pool`.
     pub fn new(app: SharedApp, pool: Arc<Pool<Work>>) -> Self {
         let shared = Arc::new(Shared {
+            app,
             waker: OnceLock::new(),
             ready: Padded::default(),
             started: Padded::default(),
@@ -333,9 +346,9 @@ impl Threaded {
         let idle = Arc::clone(&shared);
         pool.on_idle(move || idle.tell_loop());
         Threaded {
-            app,
             pool,
             shared,
+            spares: Spares::default(),
             batch: Vec::new(),
             room: None,
         }
@@ -364,24 +377,28 @@ impl Dispatch for Threaded {
         if room <= self.batch.len() {
             return queue_full(RequestFacts::of(&request.head));
         }
-        // The buffer is allocated here, and freed here when the loop is
-        // done with the response: glibc's `malloc` is much faster for a
-        // thread that frees what it allocated itself.
-        let mailbox = Arc::new(Mailbox {
-            inbox: Mutex::new(Inbox {
-                bytes: Vec::with_capacity(SMALL),
-                ..Inbox::default()
-            }),
+        let mailbox = lock(&self.spares).pop().unwrap_or_else(|| {
+            // The buffer is made here, on the loop, and freed here: glibc's
+            // `malloc` is much faster for a thread that frees what it
+            // allocated itself.
+            Arc::new(Mailbox {
+                inbox: Mutex::new(Inbox {
+                    bytes: Vec::with_capacity(SMALL),
+                    ..Inbox::default()
+                }),
+                shared: Arc::clone(&self.shared),
+            })
         });
-        let app = Arc::clone(&self.app);
-        let ticket = Ticket::new(&self.shared, id, Arc::clone(&mailbox));
+        let ticket = Ticket::new(id, Arc::clone(&mailbox));
         // Not queued yet: see `turn_end`.
-        self.batch.push(Work(Step::Start {
-            app,
-            request,
-            ticket,
-        }));
-        Box::new(Reply::new(mailbox, Arc::clone(&self.pool)))
+        self.batch.push(Work(Step::Start { request, ticket }));
+        Box::new(Reply {
+            mailbox,
+            pool: Arc::clone(&self.pool),
+            spares: Arc::clone(&self.spares),
+            summary: None,
+            started: false,
+        })
     }
 
     // ANCHOR: turn-end
@@ -454,11 +471,7 @@ pub struct Work(Step);
 
 enum Step {
     /// Run the app for a request, then pull the response.
-    Start {
-        app: SharedApp,
-        request: Request,
-        ticket: Ticket,
-    },
+    Start { request: Request, ticket: Ticket },
     /// Go on pulling a response that parked.
     Resume { exchange: Exchange, ticket: Ticket },
 }
@@ -466,22 +479,19 @@ enum Step {
 impl Task for Work {
     fn run(self) {
         match self.0 {
-            Step::Start {
-                app,
-                request,
-                ticket,
-            } => run_job(&*app, request, ticket),
+            Step::Start { request, ticket } => run_job(request, ticket),
             Step::Resume { exchange, ticket } => pull(exchange, ticket),
         }
     }
 }
 
 /// What a worker does for one request: run the app, then pull its body.
-fn run_job(app: &dyn App, request: Request, ticket: Ticket) {
+fn run_job(request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
     // The body was read whole by the loop; the app reads it from memory
     // and never waits on the socket.
     let mut environ = Environ::with_body(&head, &info, body);
+    let app = &*ticket.mailbox.shared.app;
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
     // Let go of the head before the response reaches the loop, which
@@ -526,21 +536,12 @@ struct Reply {
     mailbox: Arc<Mailbox>,
     /// Where a parked job goes when there is room again.
     pool: Arc<Pool<Work>>,
+    /// Where the mailbox goes when the response is over.
+    spares: Spares,
     /// Set once the last piece arrived.
     summary: Option<Summary>,
     /// Some bytes of the response have been handed to the loop.
     started: bool,
-}
-
-impl Reply {
-    fn new(mailbox: Arc<Mailbox>, pool: Arc<Pool<Work>>) -> Self {
-        Reply {
-            mailbox,
-            pool,
-            summary: None,
-            started: false,
-        }
-    }
 }
 
 impl Output for Reply {
@@ -602,8 +603,12 @@ impl Drop for Reply {
     /// count the job out of `in_flight`.
     fn drop(&mut self) {
         if self.summary.is_some() {
-            // The job is over (it put its last piece, or died): nobody
-            // will look at the mailbox again, and nothing is parked.
+            // The job is over (it put its last piece, or died), and
+            // nothing is parked. Once its ticket is gone too, nobody else
+            // holds the mailbox: it can serve another response.
+            if Arc::strong_count(&self.mailbox) == 1 {
+                self.recycle();
+            }
             return;
         }
         let parked = {
@@ -617,6 +622,24 @@ impl Drop for Reply {
 }
 
 impl Reply {
+    /// Empties the mailbox and keeps it for a later response.
+    fn recycle(&self) {
+        let mut spares = lock(&self.spares);
+        if spares.len() < SPARE_MAILBOXES {
+            let mut inbox = lock(&self.mailbox.inbox);
+            if inbox.bytes.capacity() > SMALL {
+                // A big response's buffer: let it go.
+                inbox.bytes = Vec::with_capacity(SMALL);
+            }
+            inbox.bytes.clear();
+            inbox.summary = None;
+            inbox.worker_gone = false;
+            inbox.loop_gone = false;
+            drop(inbox);
+            spares.push(Arc::clone(&self.mailbox));
+        }
+    }
+
     /// The worker dropped its ticket without a last piece: its job
     /// panicked outside the app (in the body, say). If nothing was sent
     /// yet the client can still get a 500; otherwise the connection
