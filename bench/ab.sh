@@ -7,11 +7,15 @@
 #   bash bench/ab.sh part3 hyper-current        # keep-alive
 #   CLOSE=1 bash bench/ab.sh part3 hyper-current   # Connection: close
 #   ROUNDS=6 DURATION=4s bash bench/ab.sh part4 hyper-multi
+#   PIN=1 bash bench/ab.sh part4 hyper-multi   # server on CPU 1, wrk on CPU 0
 #
 # Servers: part3, part4 (2 workers), hyper-current, hyper-multi (2).
 # CPU µs per request is the server's utime+stime (/proc/PID/stat) divided
 # by the requests wrk counted: wrk saturates a core here, so requests/s
 # mostly measures wrk, and CPU per request ranks the servers.
+# With PIN=1 every thread of the server runs on CPU 1 and wrk on CPU 0
+# (taskset): less noise from the scheduler moving threads about, and a
+# server with threads pays no cross-core traffic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,14 +44,14 @@ cmd() {
 # measure NAME PORT: prints "cpu_us_per_request requests_per_second"
 measure() {
     local pid before after out reqs secs
-    $(cmd "$1" "$2") >/dev/null 2>&1 &
+    ${PIN:+taskset -c 1} $(cmd "$1" "$2") >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && break
         sleep 0.05
     done
     before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    out=$(wrk -t1 -c"$CONNS" -d"$DURATION" ${CLOSE:+-H "Connection: close"} "http://127.0.0.1:$2/hello")
+    out=$(${PIN:+taskset -c 0} wrk -t1 -c"$CONNS" -d"$DURATION" ${CLOSE:+-H "Connection: close"} "http://127.0.0.1:$2/hello")
     after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -61,6 +65,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 A=$1 B=$2
 declare -a a_cpu a_rps b_cpu b_rps
 MODE=keep-alive; [ -n "${CLOSE:-}" ] && MODE="Connection: close"
+[ -n "${PIN:-}" ] && MODE="$MODE, pinned"
 echo "round  ${A} (µs/req, r/s)   ${B} (µs/req, r/s)   [$MODE, -c$CONNS, $DURATION]"
 for i in $(seq "$ROUNDS"); do
     read -r ac ar < <(measure "$A" 18901)

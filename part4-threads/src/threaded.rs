@@ -6,8 +6,9 @@
 //! At the end of the loop's turn, [`Dispatch::turn_end`] queues the
 //! turn's jobs together.
 //! A worker runs the app and puts the response, piece by piece, in the
-//! request's `Mailbox`, waking the loop; the loop writes the bytes when
-//! the socket is ready. A worker never waits for the loop: when 256 KiB
+//! request's `Mailbox`, and notes the connection in the ready list; when
+//! it runs out of jobs it wakes the loop, once for all of them. The loop
+//! writes the bytes when the socket is ready. A worker never waits for the loop: when 256 KiB
 //! of a response are still unwritten, the job parks in the mailbox and
 //! the worker takes the next job; the loop resumes the parked job once
 //! it has taken the bytes.
@@ -19,7 +20,8 @@
 //!   turn_end() ───── jobs ─────────────▶ respond(app, environ)
 //!   fill() → Pending                     exchange.fill(piece)
 //!        ▲                ◀── mailbox ── put; parks if 256 KiB wait
-//!        └── woken() ◀── waker.wake() ── ready.push(conn id)
+//!        │                               ready.ids.push(conn id)
+//!        └── woken() ◀── waker.wake() ── no jobs left: tell_loop()
 //!   fill() → bytes, write them;
 //!            a parked job? ── resume ──▶ exchange.fill(piece) …
 //! ```
