@@ -182,16 +182,8 @@ impl std::fmt::Display for Dropped {
 /// Reads once, answers, closes.
 // ANCHOR: handle
 pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let peer = prepare(&stream, config)?;
     let io_err = |e| Dropped::Io(peer, e);
-    stream
-        .set_read_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
-    stream
-        .set_write_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
 
     // One read: whatever the client has sent so far. Part 2 fixes this.
     let mut buf = [0u8; 4096];
@@ -215,6 +207,27 @@ pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {
     Ok(())
 }
 // ANCHOR_END: handle
+
+// ANCHOR: prepare
+/// What `handle` does first with a connection: it sets the read and
+/// write timeouts. Returns the client's address, for the log.
+pub fn prepare(
+    stream: &TcpStream,
+    config: &Config,
+) -> Result<SocketAddr, Dropped> {
+    let peer = stream
+        .peer_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let io_err = |e| Dropped::Io(peer, e);
+    stream
+        .set_read_timeout(Some(config.read_timeout))
+        .map_err(io_err)?;
+    stream
+        .set_write_timeout(Some(config.read_timeout))
+        .map_err(io_err)?;
+    Ok(peer)
+}
+// ANCHOR_END: prepare
 
 /// Whether `e` is a read timeout (`WouldBlock` on Unix, `TimedOut` on
 /// Windows).

@@ -2,7 +2,7 @@
 //! solutions are served.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 
 use part1_hello::Handle;
@@ -48,21 +48,5 @@ pub fn spawn(
     })
 }
 
-/// What part 1's `handle` does first with a connection: it sets the
-/// read and write timeouts. Returns the client's address, for the log.
-pub fn prepare(
-    stream: &TcpStream,
-    config: &Config,
-) -> Result<SocketAddr, Dropped> {
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let io_err = |e| Dropped::Io(peer, e);
-    stream
-        .set_read_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
-    stream
-        .set_write_timeout(Some(config.read_timeout))
-        .map_err(io_err)?;
-    Ok(peer)
-}
+/// Part 1's first step with a connection: the timeouts.
+pub use part1_hello::server::prepare;
