@@ -28,6 +28,17 @@ pub fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
     read_to_close(&mut stream).expect("read response")
 }
 
+/// One `read`, again if a signal interrupted it (`EINTR` says nothing
+/// about the server: a signal handler ran on this thread).
+pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Reads until end of stream.
 pub fn read_to_close(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -138,7 +149,7 @@ impl ResponseReader {
 
     fn fill(&mut self) -> io::Result<usize> {
         let mut chunk = [0u8; 16 * 1024];
-        let n = self.stream.read(&mut chunk)?;
+        let n = read_some(&mut self.stream, &mut chunk)?;
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(n)
     }

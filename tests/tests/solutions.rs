@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -36,7 +36,7 @@ fn silent_for(stream: &mut TcpStream, quiet: Duration) -> bool {
     stream.set_read_timeout(Some(quiet)).unwrap();
     let mut byte = [0u8; 1];
     let silent = matches!(
-        stream.read(&mut byte),
+        tests::client::read_some(stream, &mut byte),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
     );
     stream
