@@ -111,14 +111,6 @@ pub trait Dispatch {
         None
     }
 
-    /// Whether requests of this turn wait in a batch for `turn_end`. If
-    /// so, the loop first checks once more for ready sockets, without
-    /// waiting, so that requests that arrived meanwhile join the same
-    /// batch. The default hands nothing over in batches.
-    fn gathering(&self) -> bool {
-        false
-    }
-
     /// Whether work is still running elsewhere (part 4's workers); the
     /// loop waits for it before a graceful exit.
     fn busy(&self) -> bool {

@@ -281,48 +281,46 @@ impl<D: Dispatch> EventLoop<D> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            let mut now = Instant::now();
-            let mut looked_again = false;
-            loop {
-                let ctrl_c_twice = self.sort_events(
-                    &events,
-                    signals.as_deref_mut(),
-                    &mut ready,
-                    now,
-                    shutdown_timeout,
-                    &mut scratch,
-                    &mut logbuf,
-                );
-                if ctrl_c_twice {
-                    return Ok(());
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now, &mut scratch, &mut logbuf),
+                    WAKER => {
+                        if self.stop.load(Ordering::SeqCst) {
+                            self.begin_drain(now, shutdown_timeout);
+                        }
+                    }
+                    SIGNALS => {
+                        if let Some(signals) = signals.as_deref_mut()
+                            && signals.pending().next().is_some()
+                        {
+                            if self.draining.is_some() {
+                                return Ok(()); // second Ctrl-C: now
+                            }
+                            self.begin_drain(now, shutdown_timeout);
+                        }
+                    }
+                    Token(slot) => {
+                        let Some(conn) = self
+                            .conns
+                            .slots
+                            .get_mut(slot)
+                            .and_then(Option::as_mut)
+                        else {
+                            continue; // closed earlier in this batch
+                        };
+                        conn.ready(event.is_readable(), event.is_read_closed());
+                        ready.push(conn.id);
+                    }
                 }
-                // Whatever woke us, collect the news of responses made
-                // elsewhere (part 4's workers): it may come without a
-                // wake-up.
-                self.dispatch.woken(&mut ready);
-                for id in ready.drain(..) {
-                    self.with_conn(
-                        id,
-                        now,
-                        &mut scratch,
-                        &mut logbuf,
-                        |c, ctx| c.drive(ctx),
-                    );
-                }
-                // A dispatcher that gathers this turn's requests into one
-                // hand-off (part 4's) gets one more look, without waiting:
-                // what arrived meanwhile joins the same batch.
-                if looked_again || !self.dispatch.gathering() {
-                    break;
-                }
-                looked_again = true;
-                match self.poll.poll(&mut events, Some(Duration::ZERO)) {
-                    Ok(()) if !events.is_empty() => now = Instant::now(),
-                    Ok(()) => break,
-                    // A signal: it is seen in the next turn.
-                    Err(e) if e.kind() == ErrorKind::Interrupted => break,
-                    Err(e) => return Err(e),
-                }
+            }
+            // Whatever woke us, collect the news of responses made
+            // elsewhere (part 4's workers): it may come without a wake-up.
+            self.dispatch.woken(&mut ready);
+            for id in ready.drain(..) {
+                self.with_conn(id, now, &mut scratch, &mut logbuf, |c, ctx| {
+                    c.drive(ctx)
+                });
             }
             self.expire_timers(now, &mut scratch, &mut logbuf);
             if self.accept_paused && self.can_accept(now) {
@@ -340,55 +338,6 @@ impl<D: Dispatch> EventLoop<D> {
         }
     }
     // ANCHOR_END: run
-
-    // ANCHOR: events
-    /// Sorts one `poll`'s events: new connections are accepted, signals
-    /// and the waker noted, and ready connections put on `ready` to be
-    /// driven. Returns `true` on a second Ctrl-C: stop at once.
-    #[allow(clippy::too_many_arguments)]
-    fn sort_events(
-        &mut self,
-        events: &Events,
-        signals: Option<&mut signal_hook_mio::v1_0::Signals>,
-        ready: &mut Vec<ConnId>,
-        now: Instant,
-        shutdown_timeout: Duration,
-        scratch: &mut [u8],
-        logbuf: &mut String,
-    ) -> bool {
-        let mut signals = signals;
-        for event in events.iter() {
-            match event.token() {
-                LISTENER => self.accept(now, scratch, logbuf),
-                WAKER => {
-                    if self.stop.load(Ordering::SeqCst) {
-                        self.begin_drain(now, shutdown_timeout);
-                    }
-                }
-                SIGNALS => {
-                    if let Some(signals) = signals.as_deref_mut()
-                        && signals.pending().next().is_some()
-                    {
-                        if self.draining.is_some() {
-                            return true; // second Ctrl-C: now
-                        }
-                        self.begin_drain(now, shutdown_timeout);
-                    }
-                }
-                Token(slot) => {
-                    let Some(conn) =
-                        self.conns.slots.get_mut(slot).and_then(Option::as_mut)
-                    else {
-                        continue; // closed earlier in this batch
-                    };
-                    conn.ready(event.is_readable(), event.is_read_closed());
-                    ready.push(conn.id);
-                }
-            }
-        }
-        false
-    }
-    // ANCHOR_END: events
 
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         let timers = self.timers.next_timeout(now);

@@ -422,11 +422,6 @@ impl Dispatch for Threaded {
     }
     // ANCHOR_END: turn-end
 
-    fn gathering(&self) -> bool {
-        // A bigger batch costs no more wake-ups than a small one.
-        !self.batch.is_empty()
-    }
-
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
         // Take every id at once; news after this needs a new wake-up.
         let mut news = lock(&self.shared.ready);
