@@ -546,6 +546,30 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_runs_the_idle_hook_when_it_runs_out_of_jobs() {
+        let pool: Pool = Pool::new(1, 16).unwrap();
+        let (idle, idled) = channel();
+        let idle = Mutex::new(idle);
+        pool.on_idle(move || {
+            let _ = lock(&idle).send(());
+        });
+        let (started, wait_started) = channel();
+        let (release, hold) = channel::<()>();
+        submit(&pool, move || {
+            started.send(()).unwrap();
+            let _ = hold.recv();
+        });
+        wait_started.recv().unwrap();
+        // The worker may have gone idle once before the job came; not
+        // again while it holds the job.
+        while idled.try_recv().is_ok() {}
+        drop(release);
+        idled
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the worker ran the hook once the job was done");
+    }
+
+    #[test]
     fn panicking_jobs_do_not_shrink_the_pool() {
         let pool: Pool = Pool::new(2, 8).unwrap();
         for _ in 0..4 {
