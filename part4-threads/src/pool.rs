@@ -7,7 +7,9 @@
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::Thread;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use std::{fmt, io};
@@ -51,8 +53,8 @@ pub struct Pool<T: Task = Job> {
     live: Arc<Live>,
 }
 
-/// The queue the workers share: a plain `VecDeque` behind a mutex, and a
-/// condition variable idle workers sleep on.
+/// The queue the workers share: a plain `VecDeque` behind a mutex, and
+/// the list of workers asleep until there is a job for them.
 ///
 /// Not a channel, because waking a thread is the expensive part of a
 /// hand-off (a `futex` system call, then a context switch), and a channel
@@ -61,8 +63,6 @@ pub struct Pool<T: Task = Job> {
 /// will look at the queue again before it sleeps) costs no wake-up at all.
 struct Queue<T> {
     state: Mutex<State<T>>,
-    /// Idle workers wait here for jobs, or for the pool to close.
-    job_ready: Condvar,
     /// The most jobs that may wait for a worker.
     capacity: usize,
     /// Run by a worker that found the queue empty, before it sleeps.
@@ -76,15 +76,11 @@ type IdleHook = Box<dyn Fn() + Send + Sync>;
 
 struct State<T> {
     jobs: VecDeque<T>,
-    /// Workers waiting on `job_ready` that nobody has woken yet. Whoever
-    /// wakes one takes it off this count, so two jobs queued in a row do
-    /// not both wake the same sleeper.
-    sleeping: usize,
-    /// Wake-ups sent and not yet taken by a worker coming out of `wait`.
-    /// A worker that finds none woke by itself (a "spurious" wake-up,
-    /// which `Condvar` allows), and takes itself off `sleeping`: the
-    /// count stays exact, so "every worker sleeps" can be trusted.
-    woken: usize,
+    /// Workers asleep that nobody has woken yet, the last to fall asleep
+    /// on top. Whoever wakes one takes it off, so two jobs queued in a
+    /// row do not both wake the same sleeper; and the one woken is the
+    /// one that slept least, whose caches are likeliest to be warm.
+    sleepers: Vec<Arc<Sleeper>>,
     /// The pool is stopping: finish the queued jobs, take no more.
     closed: bool,
     /// Jobs ever queued, and ever taken by a worker. The queue is first
@@ -98,6 +94,20 @@ struct State<T> {
 }
 // ANCHOR_END: pool
 
+/// A sleeping worker: its thread, to `unpark`, and the flag that says
+/// it was woken (`park` may also return for no reason).
+struct Sleeper {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Sleeper {
+    fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
 impl<T> Queue<T> {
     /// Wakes a worker for the jobs just queued if every worker sleeps.
     /// If one is awake, it will look at the queue before it sleeps, and
@@ -107,13 +117,11 @@ impl<T> Queue<T> {
     /// Called with the lock held; returns whether to `notify_one` once
     /// it is released, so that the woken worker does not wake up only to
     /// wait for our lock.
-    fn claim_sleeper(&self, state: &mut State<T>) -> bool {
-        if state.sleeping > 0 && state.sleeping == self.workers {
-            state.sleeping -= 1;
-            state.woken += 1;
-            true
+    fn claim_sleeper(&self, state: &mut State<T>) -> Option<Arc<Sleeper>> {
+        if state.sleepers.len() == self.workers {
+            state.sleepers.pop()
         } else {
-            false
+            None
         }
     }
 }
@@ -151,14 +159,12 @@ impl<T: Task> Pool<T> {
             queue: Arc::new(Queue {
                 state: Mutex::new(State {
                     jobs: VecDeque::new(),
-                    sleeping: 0,
-                    woken: 0,
+                    sleepers: Vec::with_capacity(size),
                     closed: false,
                     queued: 0,
                     taken: 0,
                     mark: (0, Instant::now()),
                 }),
-                job_ready: Condvar::new(),
                 capacity: queue,
                 idle: OnceLock::new(),
                 workers: size,
@@ -192,8 +198,8 @@ impl<T: Task> Pool<T> {
         state.queued += 1;
         let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
-        if wake {
-            self.queue.job_ready.notify_one();
+        if let Some(sleeper) = wake {
+            sleeper.wake();
         }
         Ok(())
     }
@@ -236,8 +242,8 @@ impl<T: Task> Pool<T> {
         state.jobs.extend(jobs.drain(..));
         let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
-        if wake {
-            self.queue.job_ready.notify_one();
+        if let Some(sleeper) = wake {
+            sleeper.wake();
         }
     }
     // ANCHOR_END: execute-all
@@ -269,8 +275,8 @@ impl<T: Task> Pool<T> {
         state.queued += 1;
         let wake = self.queue.claim_sleeper(&mut state);
         drop(state);
-        if wake {
-            self.queue.job_ready.notify_one();
+        if let Some(sleeper) = wake {
+            sleeper.wake();
         }
     }
     // ANCHOR_END: resume
@@ -287,21 +293,21 @@ impl<T: Task> Pool<T> {
     /// costs no wake-up beyond the one that started its batch.
     pub fn watch(&self, now: Instant) -> bool {
         let mut state = lock(&self.queue.state);
-        let mut wake = 0;
+        let mut wake = Vec::new();
         let (queued_then, then) = state.mark;
         if now.saturating_duration_since(then) >= STALE {
             // First in, first out: of the jobs queued by the last look,
             // those no worker has taken yet are still at the front.
             let waited = queued_then.saturating_sub(state.taken);
-            wake = state.sleeping.min(waited.try_into().unwrap_or(usize::MAX));
-            state.sleeping -= wake;
-            state.woken += wake;
+            let asleep = state.sleepers.len();
+            let n = asleep.min(waited.try_into().unwrap_or(usize::MAX));
+            wake = state.sleepers.split_off(asleep - n);
             state.mark = (state.queued, now);
         }
-        let again = !state.jobs.is_empty() && state.sleeping > 0;
+        let again = !state.jobs.is_empty() && !state.sleepers.is_empty();
         drop(state);
-        for _ in 0..wake {
-            self.queue.job_ready.notify_one();
+        for sleeper in wake {
+            sleeper.wake();
         }
         again
     }
@@ -329,8 +335,14 @@ impl<T: Task> Pool<T> {
     /// Stops taking jobs and wakes every sleeping worker, so that each
     /// finishes the queued jobs and then sees the pool is closing.
     fn close(&self) {
-        lock(&self.queue.state).closed = true;
-        self.queue.job_ready.notify_all();
+        let sleepers = {
+            let mut state = lock(&self.queue.state);
+            state.closed = true;
+            std::mem::take(&mut state.sleepers)
+        };
+        for sleeper in sleepers {
+            sleeper.wake();
+        }
     }
 
     // ANCHOR: shutdown
@@ -394,7 +406,11 @@ impl<T: Task> fmt::Debug for Pool<T> {
 /// One worker: take a job, run it, repeat until the queue is closed.
 fn worker_loop<T: Task>(queue: &Queue<T>, alive: Alive) {
     let _alive = alive;
-    while let Some(job) = next_job(queue) {
+    let me = Arc::new(Sleeper {
+        thread: thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    while let Some(job) = next_job(queue, &me) {
         // A job that panics must not take its worker with it, or every
         // panic would shrink the pool by one until nobody serves. (The
         // panic hook has already printed the message.)
@@ -413,7 +429,7 @@ fn worker_loop<T: Task>(queue: &Queue<T>, alive: Alive) {
 /// Most jobs take microseconds, and it will come back for them sooner
 /// than a peer could wake up; the watchdog ([`Pool::watch`]) wakes a
 /// peer for jobs that wait longer than that.
-fn next_job<T>(queue: &Queue<T>) -> Option<T> {
+fn next_job<T>(queue: &Queue<T>, me: &Arc<Sleeper>) -> Option<T> {
     let mut state = lock(&queue.state);
     let mut idle_told = false;
     loop {
@@ -433,17 +449,14 @@ fn next_job<T>(queue: &Queue<T>) -> Option<T> {
             state = lock(&queue.state);
             continue;
         }
-        state.sleeping += 1;
-        state = match queue.job_ready.wait(state) {
-            Ok(state) => state,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        // Whoever woke us took us off `sleeping`; if nobody did, we do.
-        if state.woken > 0 {
-            state.woken -= 1;
-        } else {
-            state.sleeping = state.sleeping.saturating_sub(1);
+        // Asleep until someone takes us off the list and wakes us.
+        me.woken.store(false, Ordering::Relaxed);
+        state.sleepers.push(Arc::clone(me));
+        drop(state);
+        while !me.woken.load(Ordering::Acquire) {
+            thread::park();
         }
+        state = lock(&queue.state);
     }
 }
 // ANCHOR_END: worker-loop
@@ -519,7 +532,7 @@ mod tests {
     fn the_watchdog_wakes_a_worker_for_jobs_stuck_behind_a_slow_one() {
         let pool: Pool = Pool::new(2, 16).unwrap();
         // Both workers asleep, so that who wakes whom is ours to say.
-        while lock(&pool.queue.state).sleeping < 2 {
+        while lock(&pool.queue.state).sleepers.len() < 2 {
             thread::yield_now();
         }
         let (started, wait_started) = channel();
@@ -536,7 +549,7 @@ mod tests {
         let now = Instant::now() + STALE;
         // The first look only takes note of the waiting job...
         assert!(pool.watch(now), "a job waits while a worker sleeps");
-        assert_eq!(lock(&pool.queue.state).sleeping, 1);
+        assert_eq!(lock(&pool.queue.state).sleepers.len(), 1);
         // ...and once it has waited `STALE`, the sleeper is woken for it.
         assert!(!pool.watch(now + STALE));
         finished
