@@ -58,7 +58,7 @@ pub struct Pool<T: Task = Job> {
 ///
 /// Not a channel, because waking a thread is the expensive part of a
 /// hand-off (a `futex` system call, then a context switch), and a channel
-/// cannot tell whether anybody needs waking. Here the queue counts its
+/// cannot tell whether anybody needs waking. Here the queue knows its
 /// sleeping workers, so a job queued while a worker is still busy (and
 /// will look at the queue again before it sleeps) costs no wake-up at all.
 struct Queue<T> {
@@ -92,7 +92,6 @@ struct State<T> {
     /// and when that was. See [`Pool::watch`].
     mark: (u64, Instant),
 }
-// ANCHOR_END: pool
 
 /// A sleeping worker: its thread, to `unpark`, and the flag that says
 /// it was woken (`park` may also return for no reason).
@@ -107,6 +106,7 @@ impl Sleeper {
         self.thread.unpark();
     }
 }
+// ANCHOR_END: pool
 
 impl<T> Queue<T> {
     /// Wakes a worker for the jobs just queued if every worker sleeps.
