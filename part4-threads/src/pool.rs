@@ -476,6 +476,18 @@ mod tests {
         assert!(pool.try_execute(Box::new(job)).is_ok(), "queue full");
     }
 
+    /// Keeps a worker busy until the returned sender is dropped.
+    fn occupy(pool: &Pool) -> std::sync::mpsc::Sender<()> {
+        let (started, wait_started) = channel();
+        let (release, hold) = channel::<()>();
+        submit(pool, move || {
+            started.send(()).unwrap();
+            let _ = hold.recv();
+        });
+        wait_started.recv().unwrap();
+        release
+    }
+
     #[test]
     fn runs_jobs_on_its_workers() {
         let pool: Pool = Pool::new(3, 16).unwrap();
@@ -493,14 +505,8 @@ mod tests {
     #[test]
     fn full_queue_gives_the_job_back() {
         let pool: Pool = Pool::new(1, 1).unwrap();
-        let (started, wait_started) = channel();
-        let (release, hold) = channel::<()>();
         // Occupy the only worker, then fill the only queue slot.
-        submit(&pool, move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        wait_started.recv().unwrap();
+        let release = occupy(&pool);
         submit(&pool, || {});
         assert!(
             pool.try_execute(Box::new(|| {})).is_err(),
@@ -512,13 +518,7 @@ mod tests {
     #[test]
     fn resume_ignores_the_bound() {
         let pool: Pool = Pool::new(1, 1).unwrap();
-        let (started, wait_started) = channel();
-        let (release, hold) = channel::<()>();
-        submit(&pool, move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        wait_started.recv().unwrap();
+        let release = occupy(&pool);
         submit(&pool, || {});
         assert_eq!(pool.room(), 0);
         // The queue is full, and a resumed job is queued all the same.
@@ -566,13 +566,7 @@ mod tests {
         pool.on_idle(move || {
             let _ = lock(&idle).send(());
         });
-        let (started, wait_started) = channel();
-        let (release, hold) = channel::<()>();
-        submit(&pool, move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        wait_started.recv().unwrap();
+        let release = occupy(&pool);
         // The worker may have gone idle once before the job came; not
         // again while it holds the job.
         while idled.try_recv().is_ok() {}
@@ -615,13 +609,7 @@ mod tests {
     #[test]
     fn shutdown_leaves_a_stuck_worker_behind() {
         let pool: Pool = Pool::new(2, 8).unwrap();
-        let (release, hold) = channel::<()>();
-        let (started, wait_started) = channel();
-        submit(&pool, move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        wait_started.recv().unwrap();
+        let release = occupy(&pool);
         assert!(!pool.shutdown(Duration::from_millis(50)));
         drop(release);
     }
