@@ -108,23 +108,35 @@ impl Sleeper {
 }
 // ANCHOR_END: pool
 
+// ANCHOR: push
 impl<T> Queue<T> {
-    /// Wakes a worker for the jobs just queued if every worker sleeps.
-    /// If one is awake, it will look at the queue before it sleeps, and
-    /// most jobs are quick: it gets to them sooner than a sleeper could
-    /// wake up. Should they wait longer, [`Pool::watch`] wakes more.
+    /// Adds `jobs` to the queue, whose lock `state` holds, lets go of the
+    /// lock, and wakes a worker for them if every worker sleeps. If one
+    /// is awake, it will look at the queue before it sleeps, and most
+    /// jobs are quick: it gets to them sooner than a sleeper could wake
+    /// up. Should they wait longer, [`Pool::watch`] wakes more.
     ///
-    /// Called with the lock held; returns whether to `notify_one` once
-    /// it is released, so that the woken worker does not wake up only to
-    /// wait for our lock.
-    fn claim_sleeper(&self, state: &mut State<T>) -> Option<Arc<Sleeper>> {
-        if state.sleepers.len() == self.workers {
+    /// The sleeper is woken once the lock is released, so that it does
+    /// not wake up only to wait for our lock.
+    fn push(
+        &self,
+        mut state: MutexGuard<'_, State<T>>,
+        jobs: impl ExactSizeIterator<Item = T>,
+    ) {
+        state.queued += jobs.len() as u64;
+        state.jobs.extend(jobs);
+        let sleeper = if state.sleepers.len() == self.workers {
             state.sleepers.pop()
         } else {
             None
+        };
+        drop(state);
+        if let Some(sleeper) = sleeper {
+            sleeper.wake();
         }
     }
 }
+// ANCHOR_END: push
 
 /// How many workers are alive, and a way to wait for that to change.
 #[derive(Default)]
@@ -190,17 +202,11 @@ impl<T: Task> Pool<T> {
     /// Queues `job` for the next free worker, or gives it back when the
     /// queue is full (or closed): the caller decides what "busy" means.
     pub fn try_execute(&self, job: T) -> Result<(), T> {
-        let mut state = lock(&self.queue.state);
+        let state = lock(&self.queue.state);
         if state.closed || state.jobs.len() >= self.queue.capacity {
             return Err(job);
         }
-        state.jobs.push_back(job);
-        state.queued += 1;
-        let wake = self.queue.claim_sleeper(&mut state);
-        drop(state);
-        if let Some(sleeper) = wake {
-            sleeper.wake();
-        }
+        self.queue.push(state, std::iter::once(job));
         Ok(())
     }
     // ANCHOR_END: try-execute
@@ -232,19 +238,13 @@ impl<T: Task> Pool<T> {
         if jobs.is_empty() {
             return;
         }
-        let mut state = lock(&self.queue.state);
+        let state = lock(&self.queue.state);
         if state.closed {
             drop(state);
             jobs.clear();
             return;
         }
-        state.queued += jobs.len() as u64;
-        state.jobs.extend(jobs.drain(..));
-        let wake = self.queue.claim_sleeper(&mut state);
-        drop(state);
-        if let Some(sleeper) = wake {
-            sleeper.wake();
-        }
+        self.queue.push(state, jobs.drain(..));
     }
     // ANCHOR_END: execute-all
 
@@ -263,7 +263,7 @@ impl<T: Task> Pool<T> {
     ///
     /// [`execute_all`]: Pool::execute_all
     pub fn resume(&self, job: T) {
-        let mut state = lock(&self.queue.state);
+        let state = lock(&self.queue.state);
         if state.closed {
             drop(state);
             // Dropped outside the lock: dropping a job may run its
@@ -271,13 +271,7 @@ impl<T: Task> Pool<T> {
             drop(job);
             return;
         }
-        state.jobs.push_back(job);
-        state.queued += 1;
-        let wake = self.queue.claim_sleeper(&mut state);
-        drop(state);
-        if let Some(sleeper) = wake {
-            sleeper.wake();
-        }
+        self.queue.push(state, std::iter::once(job));
     }
     // ANCHOR_END: resume
 

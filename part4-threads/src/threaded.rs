@@ -8,10 +8,10 @@
 //! A worker runs the app and puts the response, piece by piece, in the
 //! request's `Mailbox`, and notes the connection in the ready list; when
 //! it runs out of jobs it wakes the loop, once for all of them. The loop
-//! writes the bytes when the socket is ready. A worker never waits for the loop: when 256 KiB
-//! of a response are still unwritten, the job parks in the mailbox and
-//! the worker takes the next job; the loop resumes the parked job once
-//! it has taken the bytes.
+//! writes the bytes when the socket is ready. A worker never waits for
+//! the loop: when 256 KiB of a response are still unwritten, the job
+//! parks in the mailbox and the worker takes the next job; the loop
+//! resumes the parked job once it has taken the bytes.
 //!
 //! ```text
 //!   loop thread                          worker thread
@@ -146,11 +146,11 @@ impl Shared {
 ///
 /// A single buffer of bytes, not a queue of pieces: the worker appends,
 /// the loop takes everything there is. A small response (the head and a
-/// short body) is put once and taken once, so its whole trip costs two
-/// allocations (this mailbox and its buffer) and two uncontended locks.
-/// (A `sync_channel` per response did the same job with three
-/// allocations and more atomic bookkeeping, for features we do not use:
-/// many senders, blocking receives.)
+/// short body) is put once and taken once, under two uncontended locks,
+/// and costs no allocation once the loop has finished mailboxes to reuse
+/// (`Spares`). (A `sync_channel` per response did the same job with
+/// three allocations and more atomic bookkeeping, for features we do
+/// not use: many senders, blocking receives.)
 ///
 /// When `AHEAD` bytes wait unwritten, the job does not wait for room: a
 /// worker waiting on a client that does not read is a worker lost to
@@ -187,6 +187,18 @@ struct Inbox {
     /// broken when the loop takes the job out, to resume it or, if the
     /// connection closed, to drop it.
     parked: Option<Work>,
+}
+
+impl Inbox {
+    /// An empty inbox with room for a small response. The room is made
+    /// on the loop and freed there: glibc's `malloc` is much faster for
+    /// a thread that frees what it allocated itself.
+    fn new() -> Self {
+        Inbox {
+            bytes: Vec::with_capacity(SMALL),
+            ..Inbox::default()
+        }
+    }
 }
 
 /// A job's end of its response: the mailbox, and a drop guard that does
@@ -380,14 +392,8 @@ impl Dispatch for Threaded {
             return queue_full(RequestFacts::of(&request.head));
         }
         let mailbox = lock(&self.spares).pop().unwrap_or_else(|| {
-            // The buffer is made here, on the loop, and freed here: glibc's
-            // `malloc` is much faster for a thread that frees what it
-            // allocated itself.
             Arc::new(Mailbox {
-                inbox: Mutex::new(Inbox {
-                    bytes: Vec::with_capacity(SMALL),
-                    ..Inbox::default()
-                }),
+                inbox: Mutex::new(Inbox::new()),
                 shared: Arc::clone(&self.shared),
             })
         });
@@ -629,14 +635,16 @@ impl Reply {
         let mut spares = lock(&self.spares);
         if spares.len() < SPARE_MAILBOXES {
             let mut inbox = lock(&self.mailbox.inbox);
-            if inbox.bytes.capacity() > SMALL {
-                // A big response's buffer: let it go.
-                inbox.bytes = Vec::with_capacity(SMALL);
-            }
-            inbox.bytes.clear();
-            inbox.summary = None;
-            inbox.worker_gone = false;
-            inbox.loop_gone = false;
+            let mut bytes = std::mem::take(&mut inbox.bytes);
+            *inbox = if bytes.capacity() > SMALL {
+                Inbox::new() // a big response's buffer: let it go
+            } else {
+                bytes.clear();
+                Inbox {
+                    bytes,
+                    ..Inbox::default()
+                }
+            };
             drop(inbox);
             spares.push(Arc::clone(&self.mailbox));
         }
