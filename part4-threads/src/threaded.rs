@@ -167,7 +167,8 @@ struct Inbox {
     bytes: Vec<u8>,
     /// How the response went; arrives with its last bytes.
     summary: Option<Summary>,
-    /// The job ended before its last bytes: it panicked.
+    /// The job ended before its last bytes: it panicked (or, at exit,
+    /// the pool closed before a parked job could go on).
     job_gone: bool,
     /// The loop's end is gone: the connection closed.
     loop_gone: bool,
@@ -175,7 +176,9 @@ struct Inbox {
     /// the loop to take them.
     parked: Option<Job>,
 }
+// ANCHOR_END: mailbox
 
+// ANCHOR: notify
 /// A new mailbox for connection `id`, and its two ends: the job's and
 /// the loop's. The job counts as in flight until its end is dropped.
 fn mailbox(
@@ -217,7 +220,7 @@ impl Mailbox {
         }
     }
 }
-// ANCHOR_END: mailbox
+// ANCHOR_END: notify
 
 // ANCHOR: sender
 /// A job's end of its mailbox.
@@ -261,6 +264,9 @@ impl Sender {
         go_on
     }
 
+    // ANCHOR_END: sender
+
+    // ANCHOR: finish
     /// Hands the last piece to the loop, with how the response went.
     fn finish(mut self, piece: &[u8], summary: Summary) {
         let mut inbox = lock(&self.mailbox.inbox);
@@ -296,7 +302,7 @@ impl Drop for Sender {
         }
     }
 }
-// ANCHOR_END: sender
+// ANCHOR_END: finish
 
 // ANCHOR: job
 /// One job: run the app for a request, then pull its response.
@@ -413,6 +419,9 @@ impl Output for Reply {
         }
     }
 
+    // ANCHOR_END: reply
+
+    // ANCHOR: reply-rest
     fn keep_alive(&self) -> bool {
         self.summary.as_ref().is_some_and(|s| s.keep_alive)
     }
@@ -445,7 +454,7 @@ impl Drop for Reply {
         drop(parked);
     }
 }
-// ANCHOR_END: reply
+// ANCHOR_END: reply-rest
 
 // ANCHOR: queue-full
 /// Every worker is busy and the queue is full: answer `503` right away,
