@@ -1,12 +1,13 @@
 //! Part 4's own flags, after those of parts 1 to 3.
 
 use std::num::NonZeroUsize;
+use std::str::FromStr;
 use std::thread;
 use std::time::Duration;
 
 use part1_hello::cli::{CliError, Flag, Parsed};
 
-/// `--workers`, `--queue` and `--shutdown-timeout`.
+/// `--workers`, `--queue`, `--shutdown-timeout` and `--dispatch`.
 pub const FLAGS: &[Flag] = &[
     Flag {
         name: "workers",
@@ -25,7 +26,35 @@ pub const FLAGS: &[Flag] = &[
         help: "on SIGINT/SIGTERM, how long in-flight requests may finish \
                (default 10)",
     },
+    Flag {
+        name: "dispatch",
+        value: Some("plain|fast"),
+        help: "plain (default): the pool and dispatcher this part builds; \
+               fast: the tuned ones of the performance chapter",
+    },
 ];
+
+/// Which pool and dispatcher run the app (`--dispatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dispatcher {
+    /// [`crate::pool`] and [`crate::threaded`]: what the chapter builds.
+    #[default]
+    Plain,
+    /// [`crate::fast`]: the same design, tuned for speed.
+    Fast,
+}
+
+impl FromStr for Dispatcher {
+    type Err = ();
+
+    fn from_str(name: &str) -> Result<Self, ()> {
+        match name {
+            "plain" => Ok(Dispatcher::Plain),
+            "fast" => Ok(Dispatcher::Fast),
+            _ => Err(()),
+        }
+    }
+}
 
 /// What part 4's flags ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,18 +65,15 @@ pub struct Settings {
     pub queue: usize,
     /// `--shutdown-timeout`.
     pub shutdown_timeout: Duration,
+    /// `--dispatch`.
+    pub dispatch: Dispatcher,
 }
 
 /// One worker per CPU, and at least two, so one slow request never
 /// stops the others even on a single core. (For apps that mostly wait,
-/// on a database say, a real server would run many more.)
-///
-/// For an app that answers in microseconds, fewer would be cheaper: with
-/// `hello` on two cores, one worker costs about 1 µs of CPU less per
-/// request than two, because a second worker is woken (and goes back to
-/// sleep) every loop turn for work the first could have done. But one
-/// worker means one slow request stops all the others again, the very
-/// flaw this part removes, so the default does not chase that benchmark.
+/// on a database say, a real server would run many more.) One worker
+/// would be cheaper for a quick app, but then one slow request stops
+/// all the others again, the very flaw this part removes.
 pub fn default_workers() -> usize {
     thread::available_parallelism()
         .map_or(2, NonZeroUsize::get)
@@ -69,6 +95,7 @@ impl Settings {
         let workers = parsed.parse_or("workers", default_workers())?;
         let queue = parsed.parse_or("queue", default_queue(workers))?;
         let secs: u64 = parsed.parse_or("shutdown-timeout", 10)?;
+        let dispatch = parsed.parse_or("dispatch", Dispatcher::Plain)?;
         if workers == 0 || queue == 0 {
             return Err(CliError::Bad(
                 "--workers and --queue must be at least 1".into(),
@@ -78,6 +105,7 @@ impl Settings {
             workers,
             queue,
             shutdown_timeout: Duration::from_secs(secs),
+            dispatch,
         })
     }
 }
@@ -98,9 +126,12 @@ mod tests {
         assert!(d.workers >= 2);
         assert_eq!(d.queue, default_queue(d.workers));
         assert_eq!(d.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(d.dispatch, Dispatcher::Plain);
         let s = settings(&["--workers", "3", "--queue=5"]).unwrap();
         assert_eq!((s.workers, s.queue), (3, 5));
         assert_eq!(settings(&["--workers", "100"]).unwrap().queue, 6400);
+        let f = settings(&["--dispatch", "fast"]).unwrap();
+        assert_eq!(f.dispatch, Dispatcher::Fast);
     }
 
     #[test]
@@ -110,6 +141,7 @@ mod tests {
             &["--queue", "0"],
             &["--workers", "x"],
             &["--shutdown-timeout", "-1"],
+            &["--dispatch", "quick"],
         ] {
             assert!(matches!(settings(bad), Err(CliError::Bad(_))), "{bad:?}");
         }

@@ -6,8 +6,12 @@
 //! and hands complete requests to a fixed [`pool`] of workers; the
 //! [`threaded`] dispatcher brings their responses back. The loop, the
 //! message layer, the gateway and the apps are parts 2 and 3, unchanged.
+//!
+//! [`fast`] holds a tuned pool and dispatcher of the same design,
+//! chosen with `--dispatch fast`, for the optional performance chapter.
 
 pub mod cli;
+pub mod fast;
 pub mod pool;
 pub mod threaded;
 

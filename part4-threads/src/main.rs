@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use part1_hello::cli;
+use part2_gateway::cli::GatewayArgs;
 use part2_gateway::log;
-use part3_selectors::{Config, EventLoop};
-use part4_threads::cli::{FLAGS, Settings};
-use part4_threads::{Pool, Threaded};
+use part3_selectors::{Config, Dispatch, EventLoop};
+use part4_threads::cli::{Dispatcher, FLAGS, Settings};
+use part4_threads::{Pool, Threaded, fast};
 
 const PROGRAM: &str = "part4-threads";
 
@@ -31,6 +32,48 @@ fn main() {
     );
     let settings = Settings::from_parsed(&args.parsed)
         .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
+    let (workers, queue) = (settings.workers, settings.queue);
+    let all_done = match settings.dispatch {
+        Dispatcher::Plain => {
+            let pool = Pool::new(workers, queue).unwrap_or_else(no_workers);
+            let pool = Arc::new(pool);
+            let dispatch = Threaded::new(args.app.clone(), Arc::clone(&pool));
+            serve(dispatch, &args, &settings);
+            // ANCHOR: shutdown
+            // The loop is gone, and every connection with it: a job parked
+            // on one was dropped, a job still running finds its reply gone.
+            // The workers, idle now or soon, are joined.
+            Arc::into_inner(pool).is_none_or(|pool| pool.shutdown(JOIN_GRACE))
+            // ANCHOR_END: shutdown
+        }
+        Dispatcher::Fast => {
+            let pool = fast::Pool::new(workers, queue);
+            let pool = Arc::new(pool.unwrap_or_else(no_workers));
+            let app = args.app.clone();
+            serve(
+                fast::Threaded::new(app, Arc::clone(&pool)),
+                &args,
+                &settings,
+            );
+            Arc::into_inner(pool).is_none_or(|pool| pool.shutdown(JOIN_GRACE))
+        }
+    };
+    if !all_done {
+        log::stderr_line("some workers were still busy; exiting anyway");
+    }
+}
+// ANCHOR_END: main
+
+fn no_workers<T>(e: std::io::Error) -> T {
+    cli::fail(PROGRAM, &format!("no workers: {e}"))
+}
+
+// ANCHOR: serve
+/// Runs the loop with `dispatch` until SIGINT or SIGTERM, then drains:
+/// it stops accepting, closes idle connections, and returns once the
+/// responses in flight are written and no job is queued or running
+/// (`Dispatch::busy`), or at the shutdown timeout.
+fn serve(dispatch: impl Dispatch, args: &GatewayArgs, settings: &Settings) {
     let config = Config {
         verbose: args.verbose,
         ..Config::default()
@@ -40,10 +83,6 @@ fn main() {
         .listen
         .socket_addr()
         .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
-    let pool = Pool::new(settings.workers, settings.queue)
-        .unwrap_or_else(|e| cli::fail(PROGRAM, &format!("no workers: {e}")));
-    let pool = Arc::new(pool);
-    let dispatch = Threaded::new(args.app, Arc::clone(&pool));
     let mut server =
         EventLoop::bind(addr, dispatch, config).unwrap_or_else(|e| {
             cli::fail(PROGRAM, &format!("cannot listen on {text}: {e}"))
@@ -54,22 +93,8 @@ fn main() {
     println!("{}", cli::serving_line(server.local_addr()));
     println!("app: {}", args.app_name);
     println!("workers: {}, queue: {}", settings.workers, settings.queue);
-    // ANCHOR: shutdown
-    // SIGINT or SIGTERM: the loop stops accepting, closes idle
-    // connections, and returns once in-flight responses are written and
-    // no job is queued or running (`Threaded::busy`), or at the timeout.
     if let Err(e) = server.run(Some(&mut signals), settings.shutdown_timeout) {
         cli::fail(PROGRAM, &format!("event loop failed: {e}"));
     }
-    // Connections first: a job parked on one is dropped with it, and a
-    // worker still streaming to one finds its reply dropped and stops.
-    // Then the workers, now idle, are joined.
-    drop(server);
-    if let Some(pool) = Arc::into_inner(pool)
-        && !pool.shutdown(JOIN_GRACE)
-    {
-        log::stderr_line("some workers were still busy; exiting anyway");
-    }
-    // ANCHOR_END: shutdown
 }
-// ANCHOR_END: main
+// ANCHOR_END: serve

@@ -1,393 +1,186 @@
 //! A fixed pool of worker threads behind a bounded queue.
 //!
-//! Built for the chapter rather than taken from a crate (`rayon`,
-//! `threadpool`): it is short, and every line is a decision a server has
-//! to make. How many threads? How long may the queue grow?
-//! What happens to a worker whose job panics? How does it all stop?
+//! The Rust Book's chapter 21 builds a `ThreadPool`: a few workers take
+//! boxed closures (`Job`s) from a queue they share and run them, and
+//! dropping the pool lets them finish and joins them. This is that pool,
+//! with what a server adds:
+//!
+//! - the queue is a `VecDeque` behind a `Mutex`, with a `Condvar` to
+//!   sleep on, where the Book shares a channel's receiver behind a
+//!   `Mutex`: the same thing, and we can look at its length, for
+//! - a bound: [`Pool::try_execute`] hands the job back when the queue is
+//!   full, so the server can say 503 instead of letting the wait grow;
+//! - a job that panics does not take its worker with it;
+//! - [`Pool::shutdown`] waits a grace period, not however long it takes.
 
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread::Thread;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use std::{fmt, io};
 
-/// How long a job may wait in the queue while a worker sleeps before
-/// [`Pool::watch`] wakes that worker for it.
-pub const STALE: Duration = Duration::from_millis(1);
-
-// ANCHOR: task
-/// A unit of work that a worker runs once.
-///
-/// Any closure is one. A pool for one kind of work can use a plain value
-/// instead (part 4's server does: which request to serve, with what),
-/// and save the allocation a boxed closure costs for every job.
-pub trait Task: Send + 'static {
-    /// Does the work.
-    fn run(self);
-}
-
-impl<F: FnOnce() + Send + 'static> Task for F {
-    fn run(self) {
-        self()
-    }
-}
-
-/// Any closure, boxed: a pool of these can run jobs of every kind.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
-// ANCHOR_END: task
+#[cfg(test)]
+mod tests;
 
 // ANCHOR: pool
+/// What a worker runs: any closure, boxed, as in the Rust Book.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
 /// A fixed number of worker threads taking jobs from one bounded queue.
 ///
-/// When the queue is full, [`try_execute`] hands the job back instead of
-/// letting the backlog (and every queued client's wait) grow without
-/// end. Dropping the pool closes the queue and joins every worker.
-///
-/// [`try_execute`]: Pool::try_execute
-pub struct Pool<T: Task = Job> {
-    queue: Arc<Queue<T>>,
+/// Dropping the pool closes the queue, lets the workers finish the jobs
+/// already queued, and joins them.
+pub struct Pool {
+    shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
-    live: Arc<Live>,
 }
 
-/// The queue the workers share: a plain `VecDeque` behind a mutex, and
-/// the list of workers asleep until there is a job for them.
-///
-/// Not a channel, because waking a thread is the expensive part of a
-/// hand-off (a `futex` system call, then a context switch), and a channel
-/// cannot tell whether anybody needs waking. Here the queue knows its
-/// sleeping workers, so a job queued while a worker is still busy (and
-/// will look at the queue again before it sleeps) costs no wake-up at all.
-struct Queue<T> {
-    state: Mutex<State<T>>,
+/// What the pool and its workers share.
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled once per job queued, and for everyone at closing.
+    job_ready: Condvar,
+    /// Signalled when a worker ends, for [`Pool::shutdown`].
+    worker_ended: Condvar,
     /// The most jobs that may wait for a worker.
     capacity: usize,
-    /// Run by a worker that found the queue empty, before it sleeps.
-    idle: OnceLock<IdleHook>,
-    /// How many workers there are.
-    workers: usize,
 }
 
-/// What a worker does before it goes to sleep (see [`Pool::on_idle`]).
-type IdleHook = Box<dyn Fn() + Send + Sync>;
-
-struct State<T> {
-    jobs: VecDeque<T>,
-    /// Workers asleep that nobody has woken yet, the last to fall asleep
-    /// on top. Whoever wakes one takes it off, so two jobs queued in a
-    /// row do not both wake the same sleeper; and the one woken is the
-    /// one that slept least, whose caches are likeliest to be warm.
-    sleepers: Vec<Arc<Sleeper>>,
-    /// The pool is stopping: finish the queued jobs, take no more.
+/// The queue and what the workers tell about themselves, under one lock.
+struct State {
+    jobs: VecDeque<Job>,
+    /// No more jobs are taken; workers end once the queue is empty.
     closed: bool,
-    /// Jobs ever queued, and ever taken by a worker. The queue is first
-    /// in, first out, so these two numbers say which jobs are still
-    /// waiting without stamping each one with a time.
-    queued: u64,
-    taken: u64,
-    /// The watchdog's last look: how many jobs had been queued by then,
-    /// and when that was. See [`Pool::watch`].
-    mark: (u64, Instant),
-}
-
-/// A sleeping worker: its thread, to `unpark`, and the flag that says
-/// it was woken (`park` may also return for no reason).
-struct Sleeper {
-    thread: Thread,
-    woken: AtomicBool,
-}
-
-impl Sleeper {
-    fn wake(&self) {
-        self.woken.store(true, Ordering::Release);
-        self.thread.unpark();
-    }
+    /// Workers whose thread has ended.
+    ended: usize,
 }
 // ANCHOR_END: pool
 
-// ANCHOR: push
-impl<T> Queue<T> {
-    /// Adds `jobs` to the queue, whose lock `state` holds, lets go of the
-    /// lock, and wakes a worker for them if every worker sleeps. If one
-    /// is awake, it will look at the queue before it sleeps, and most
-    /// jobs are quick: it gets to them sooner than a sleeper could wake
-    /// up. Should they wait longer, [`Pool::watch`] wakes more.
-    ///
-    /// The sleeper is woken once the lock is released, so that it does
-    /// not wake up only to wait for our lock.
-    fn push(
-        &self,
-        mut state: MutexGuard<'_, State<T>>,
-        jobs: impl ExactSizeIterator<Item = T>,
-    ) {
-        state.queued += jobs.len() as u64;
-        state.jobs.extend(jobs);
-        let sleeper = if state.sleepers.len() == self.workers {
-            state.sleepers.pop()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(sleeper) = sleeper {
-            sleeper.wake();
-        }
-    }
-}
-// ANCHOR_END: push
-
-/// How many workers are alive, and a way to wait for that to change.
-#[derive(Default)]
-struct Live {
-    count: Mutex<usize>,
-    changed: Condvar,
-}
-
-/// Held by a worker thread; dropped when it ends, even by a panic.
-struct Alive(Arc<Live>);
-
-impl Alive {
-    fn new(live: &Arc<Live>) -> Self {
-        *lock(&live.count) += 1;
-        Alive(Arc::clone(live))
-    }
-}
-
-impl Drop for Alive {
-    fn drop(&mut self) {
-        *lock(&self.0.count) -= 1;
-        self.0.changed.notify_all();
-    }
-}
-
-impl<T: Task> Pool<T> {
-    /// Starts `size` workers (at least one) behind a queue holding up to
-    /// `queue` jobs that no worker has taken yet.
-    pub fn new(size: usize, queue: usize) -> io::Result<Pool<T>> {
-        let size = size.max(1);
-        let mut pool = Pool {
-            queue: Arc::new(Queue {
-                state: Mutex::new(State {
-                    jobs: VecDeque::new(),
-                    sleepers: Vec::with_capacity(size),
-                    closed: false,
-                    queued: 0,
-                    taken: 0,
-                    mark: (0, Instant::now()),
-                }),
-                capacity: queue,
-                idle: OnceLock::new(),
-                workers: size,
+// ANCHOR: new
+impl Pool {
+    /// Starts `size` workers (at least one) behind a queue that holds up
+    /// to `capacity` jobs no worker has taken yet.
+    pub fn new(size: usize, capacity: usize) -> io::Result<Pool> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                closed: false,
+                ended: 0,
             }),
-            workers: Vec::with_capacity(size),
-            live: Arc::default(),
+            job_ready: Condvar::new(),
+            worker_ended: Condvar::new(),
+            capacity,
+        });
+        let mut pool = Pool {
+            shared,
+            workers: Vec::with_capacity(size.max(1)),
         };
-        for n in 0..size {
-            let queue = Arc::clone(&pool.queue);
-            // Counted before the thread runs, so `live_workers` is right
-            // as soon as `new` returns; if the spawn fails, the closure
-            // and this guard are dropped and the count goes back down.
-            let alive = Alive::new(&pool.live);
+        for id in 0..size.max(1) {
+            let shared = Arc::clone(&pool.shared);
+            // A name shows in `top -H`, in `ps -L` and in panic messages.
+            // If the OS refuses a thread, `?` drops `pool`, which joins
+            // the workers started so far.
             let worker = thread::Builder::new()
-                .name(format!("worker-{n}"))
-                .spawn(move || worker_loop(&queue, alive))?;
+                .name(format!("worker-{id}"))
+                .spawn(move || work(&shared))?;
             pool.workers.push(worker);
         }
         Ok(pool)
     }
+    // ANCHOR_END: new
 
     // ANCHOR: try-execute
-    /// Queues `job` for the next free worker, or gives it back when the
-    /// queue is full (or closed): the caller decides what "busy" means.
-    pub fn try_execute(&self, job: T) -> Result<(), T> {
-        let state = lock(&self.queue.state);
-        if state.closed || state.jobs.len() >= self.queue.capacity {
+    /// Queues `job` for the next free worker, or hands it back when
+    /// `capacity` jobs already wait (or the pool is closed): the caller
+    /// decides what "busy" means. Part 4's server answers 503.
+    pub fn try_execute(&self, job: Job) -> Result<(), Job> {
+        let mut state = lock(&self.shared.state);
+        if state.closed || state.jobs.len() >= self.shared.capacity {
             return Err(job);
         }
-        self.queue.push(state, std::iter::once(job));
+        state.jobs.push_back(job);
+        drop(state);
+        // One job, one worker to wake; the others sleep on.
+        self.shared.job_ready.notify_one();
         Ok(())
     }
-    // ANCHOR_END: try-execute
 
-    // ANCHOR: execute-all
-    /// How many more jobs the queue would take right now. A snapshot:
-    /// the workers only ever make it grow, so a single submitting thread
-    /// (the loop) may rely on it until it submits.
-    pub fn room(&self) -> usize {
-        let state = lock(&self.queue.state);
-        if state.closed {
-            return 0;
-        }
-        self.queue.capacity.saturating_sub(state.jobs.len())
-    }
-
-    /// Queues every job of `jobs` at once, emptying it: one lock and at
-    /// most one wake-up for the lot, where [`try_execute`] pays both per
-    /// job. The caller checked [`room`] first; jobs beyond it are queued
-    /// all the same rather than lost. On a closed pool they are dropped.
-    ///
-    /// Only one worker is woken, and it takes the jobs one after the
-    /// other; if they turn out to be slow, [`watch`] wakes more.
-    ///
-    /// [`try_execute`]: Pool::try_execute
-    /// [`room`]: Pool::room
-    /// [`watch`]: Pool::watch
-    pub fn execute_all(&self, jobs: &mut Vec<T>) {
-        if jobs.is_empty() {
-            return;
-        }
-        let state = lock(&self.queue.state);
+    /// Queues `job` whatever the bound, like the Book's `execute`. Only
+    /// for work admitted already: part 4 resumes a response that paused
+    /// with it, since refusing would cut that response off midway. On a
+    /// closed pool the job is dropped.
+    pub fn execute(&self, job: Job) {
+        let mut state = lock(&self.shared.state);
         if state.closed {
             drop(state);
-            jobs.clear();
-            return;
-        }
-        self.queue.push(state, jobs.drain(..));
-    }
-    // ANCHOR_END: execute-all
-
-    // ANCHOR: resume
-    /// Queues `job` as the continuation of a job that was admitted
-    /// earlier and gave its worker back before it was done (part 4's
-    /// jobs park when their response's mailbox is full, and the loop
-    /// resumes them when it has taken the bytes). No bound applies:
-    /// the request was let in once, and its client already has part of
-    /// the answer, so "busy" could only mean cutting the response off
-    /// midway. Nor does it grow without end: each admitted job has at
-    /// most one continuation waiting, so the queue exceeds its bound by
-    /// at most the number of responses being streamed.
-    ///
-    /// On a closed pool the job is dropped, like [`execute_all`]'s.
-    ///
-    /// [`execute_all`]: Pool::execute_all
-    pub fn resume(&self, job: T) {
-        let state = lock(&self.queue.state);
-        if state.closed {
-            drop(state);
-            // Dropped outside the lock: dropping a job may run its
-            // owners' drop guards, which take locks of their own.
+            // Dropped without our lock held: its captures may take locks.
             drop(job);
             return;
         }
-        self.queue.push(state, std::iter::once(job));
-    }
-    // ANCHOR_END: resume
-
-    // ANCHOR: watch
-    /// The watchdog: wakes sleeping workers for jobs that have waited at
-    /// least [`STALE`], because the workers that are awake are busy with
-    /// something slow. Returns whether to call again within `STALE`:
-    /// jobs are waiting and some worker sleeps.
-    ///
-    /// The submitting thread calls it about once per `STALE` while that
-    /// is so (part 4's loop: at the end of each turn). A job waits at
-    /// most about twice `STALE` for a sleeping worker, and a quick job
-    /// costs no wake-up beyond the one that started its batch.
-    pub fn watch(&self, now: Instant) -> bool {
-        let mut state = lock(&self.queue.state);
-        let mut wake = Vec::new();
-        let (queued_then, then) = state.mark;
-        if now.saturating_duration_since(then) >= STALE {
-            // First in, first out: of the jobs queued by the last look,
-            // those no worker has taken yet are still at the front.
-            let waited = queued_then.saturating_sub(state.taken);
-            let asleep = state.sleepers.len();
-            let n = asleep.min(waited.try_into().unwrap_or(usize::MAX));
-            wake = state.sleepers.split_off(asleep - n);
-            state.mark = (state.queued, now);
-        }
-        let again = !state.jobs.is_empty() && !state.sleepers.is_empty();
+        state.jobs.push_back(job);
         drop(state);
-        for sleeper in wake {
-            sleeper.wake();
-        }
-        again
+        self.shared.job_ready.notify_one();
     }
-    // ANCHOR_END: watch
-
-    /// Sets what a worker does when it finds no job, before it sleeps:
-    /// the moment it has finished everything it was given. Part 4 tells
-    /// the loop about the responses made since it last looked, once for
-    /// all of them. Only the first call has any effect.
-    pub fn on_idle(&self, hook: impl Fn() + Send + Sync + 'static) {
-        let _ = self.queue.idle.set(Box::new(hook));
-    }
+    // ANCHOR_END: try-execute
 
     /// How many worker threads the pool started.
     pub fn size(&self) -> usize {
         self.workers.len()
     }
 
-    /// How many worker threads are running right now. It stays at
-    /// [`size`](Pool::size) until the pool is dropped, whatever the jobs do.
+    /// How many worker threads are running. It stays at
+    /// [`size`](Pool::size), whatever the jobs do, until the pool closes.
     pub fn live_workers(&self) -> usize {
-        *lock(&self.live.count)
-    }
-
-    /// Stops taking jobs and wakes every sleeping worker, so that each
-    /// finishes the queued jobs and then sees the pool is closing.
-    fn close(&self) {
-        let sleepers = {
-            let mut state = lock(&self.queue.state);
-            state.closed = true;
-            std::mem::take(&mut state.sleepers)
-        };
-        for sleeper in sleepers {
-            sleeper.wake();
-        }
+        self.size() - lock(&self.shared.state).ended
     }
 
     // ANCHOR: shutdown
     /// Closes the queue and waits up to `grace` for the workers to finish
-    /// what they hold. Returns `false` if some were still busy: they are
-    /// left running, for a process about to exit to take with it (a
-    /// plain `drop` would wait for them however long they take).
+    /// the jobs queued and end. `false` if some are still busy: they are
+    /// left running for the exiting process to take with it, where a
+    /// plain `drop` would wait for them however long they take.
     pub fn shutdown(mut self, grace: Duration) -> bool {
         self.close();
-        let deadline = Instant::now() + grace;
-        let mut live = lock(&self.live.count);
-        while *live > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            live = match self.live.changed.wait_timeout(live, left) {
-                Ok((live, _)) => live,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        let all_done = *live == 0;
-        drop(live);
-        if all_done {
-            self.join_all();
-        } else {
+        let size = self.size();
+        let state = lock(&self.shared.state);
+        let (state, _) = self
+            .shared
+            .worker_ended
+            .wait_timeout_while(state, grace, |s| s.ended < size)
+            .unwrap_or_else(PoisonError::into_inner);
+        let all_ended = state.ended == size;
+        drop(state);
+        if !all_ended {
             self.workers.clear(); // detached: `Drop` has none to wait for
         }
-        all_done
+        all_ended
+    }
+
+    /// Takes no more jobs, and wakes every worker to see it.
+    fn close(&self) {
+        lock(&self.shared.state).closed = true;
+        self.shared.job_ready.notify_all();
     }
     // ANCHOR_END: shutdown
+}
 
-    fn join_all(&mut self) {
+// ANCHOR: drop
+impl Drop for Pool {
+    /// As in the Book: close the queue, then join every worker, which
+    /// ends once the jobs already queued are done.
+    fn drop(&mut self) {
+        self.close();
         for worker in self.workers.drain(..) {
-            // A worker never panics (it catches its jobs' panics), so an
-            // error here has nothing left to report.
+            // A worker catches its jobs' panics, so it never panics
+            // itself: there is no error here to report.
             let _ = worker.join();
         }
     }
 }
+// ANCHOR_END: drop
 
-impl<T: Task> Drop for Pool<T> {
-    /// Closing the queue ends each worker's loop once the jobs already
-    /// queued are done; then every thread is joined.
-    fn drop(&mut self) {
-        self.close();
-        self.join_all();
-    }
-}
-
-impl<T: Task> fmt::Debug for Pool<T> {
+impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("size", &self.size())
@@ -396,221 +189,36 @@ impl<T: Task> fmt::Debug for Pool<T> {
     }
 }
 
-// ANCHOR: worker-loop
-/// One worker: take a job, run it, repeat until the queue is closed.
-fn worker_loop<T: Task>(queue: &Queue<T>, alive: Alive) {
-    let _alive = alive;
-    let me = Arc::new(Sleeper {
-        thread: thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    while let Some(job) = next_job(queue, &me) {
-        // A job that panics must not take its worker with it, or every
-        // panic would shrink the pool by one until nobody serves. (The
-        // panic hook has already printed the message.)
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+// ANCHOR: worker
+/// One worker: take a job, run it, until the pool closes.
+fn work(shared: &Shared) {
+    while let Some(job) = next_job(shared) {
+        // A job that panics must not end its worker, or each panic would
+        // shrink the pool by one until nobody serves. (The panic hook
+        // has printed the message already.)
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
     }
+    lock(&shared.state).ended += 1;
+    shared.worker_ended.notify_all();
 }
 
-/// Takes the next job, sleeping while there is none. `None`: the pool is
-/// closed and its queue empty, so the worker ends.
-///
-/// A busy worker comes back here between jobs and takes the next one
-/// without sleeping, so under load the workers drain the queue with no
-/// wake-ups at all; they only sleep when it runs dry.
-///
-/// A worker does not wake a sleeping peer for the jobs it leaves behind.
-/// Most jobs take microseconds, and it will come back for them sooner
-/// than a peer could wake up; the watchdog ([`Pool::watch`]) wakes a
-/// peer for jobs that wait longer than that.
-fn next_job<T>(queue: &Queue<T>, me: &Arc<Sleeper>) -> Option<T> {
-    let mut state = lock(&queue.state);
-    let mut idle_told = false;
-    loop {
-        if let Some(job) = state.jobs.pop_front() {
-            state.taken += 1;
-            return Some(job);
-        }
-        if state.closed {
-            return None; // the queue is closed and empty: stop
-        }
-        if !idle_told && let Some(hook) = queue.idle.get() {
-            // Out of work: run the hook, without the lock (it may take
-            // locks of its own), then look at the queue once more.
-            drop(state);
-            hook();
-            idle_told = true;
-            state = lock(&queue.state);
-            continue;
-        }
-        // Asleep until someone takes us off the list and wakes us.
-        me.woken.store(false, Ordering::Relaxed);
-        state.sleepers.push(Arc::clone(me));
-        drop(state);
-        while !me.woken.load(Ordering::Acquire) {
-            thread::park();
-        }
-        state = lock(&queue.state);
-    }
+/// Takes the next job, sleeping while there is none. `None` once the
+/// pool is closed and the queue empty: the worker ends.
+fn next_job(shared: &Shared) -> Option<Job> {
+    let state = lock(&shared.state);
+    // `wait_while` sleeps, letting go of the lock, until a job is queued
+    // or the pool closes, and checks again after every wake-up: a
+    // condition variable may wake a thread for no reason at all.
+    let mut state = shared
+        .job_ready
+        .wait_while(state, |s| s.jobs.is_empty() && !s.closed)
+        .unwrap_or_else(PoisonError::into_inner);
+    state.jobs.pop_front()
 }
-// ANCHOR_END: worker-loop
+// ANCHOR_END: worker
 
-/// Locks a mutex, ignoring poisoning: every value guarded here (a
-/// counter, a queue, a list) is valid whatever a panicking holder did.
+/// Locks a mutex, ignoring poisoning: what the pool guards (a queue, a
+/// count, a buffer) stays valid whatever a panicking holder did.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc::channel;
-
-    fn submit(pool: &Pool, job: impl FnOnce() + Send + 'static) {
-        assert!(pool.try_execute(Box::new(job)).is_ok(), "queue full");
-    }
-
-    /// Keeps a worker busy until the returned sender is dropped.
-    fn occupy(pool: &Pool) -> std::sync::mpsc::Sender<()> {
-        let (started, wait_started) = channel();
-        let (release, hold) = channel::<()>();
-        submit(pool, move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        wait_started.recv().unwrap();
-        release
-    }
-
-    #[test]
-    fn runs_jobs_on_its_workers() {
-        let pool: Pool = Pool::new(3, 16).unwrap();
-        let (done, results) = channel();
-        for i in 0..10 {
-            let done = done.clone();
-            submit(&pool, move || done.send(i * i).unwrap());
-        }
-        let mut got: Vec<i32> = results.iter().take(10).collect();
-        got.sort_unstable();
-        assert_eq!(got, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
-        assert_eq!((pool.size(), pool.live_workers()), (3, 3));
-    }
-
-    #[test]
-    fn full_queue_gives_the_job_back() {
-        let pool: Pool = Pool::new(1, 1).unwrap();
-        // Occupy the only worker, then fill the only queue slot.
-        let release = occupy(&pool);
-        submit(&pool, || {});
-        assert!(
-            pool.try_execute(Box::new(|| {})).is_err(),
-            "queue should be full"
-        );
-        drop(release);
-    }
-
-    #[test]
-    fn resume_ignores_the_bound() {
-        let pool: Pool = Pool::new(1, 1).unwrap();
-        let release = occupy(&pool);
-        submit(&pool, || {});
-        assert_eq!(pool.room(), 0);
-        // The queue is full, and a resumed job is queued all the same.
-        let (done, finished) = channel();
-        pool.resume(Box::new(move || done.send(()).unwrap()));
-        drop(release);
-        finished.recv().unwrap();
-    }
-
-    #[test]
-    fn the_watchdog_wakes_a_worker_for_jobs_stuck_behind_a_slow_one() {
-        let pool: Pool = Pool::new(2, 16).unwrap();
-        // Both workers asleep, so that who wakes whom is ours to say.
-        while lock(&pool.queue.state).sleepers.len() < 2 {
-            thread::yield_now();
-        }
-        let (started, wait_started) = channel();
-        let (release, hold) = channel::<()>();
-        let (done, finished) = channel();
-        let slow: Job = Box::new(move || {
-            started.send(()).unwrap();
-            let _ = hold.recv();
-        });
-        let quick: Job = Box::new(move || done.send(()).unwrap());
-        // One worker is woken for both, and gets stuck in the first.
-        pool.execute_all(&mut vec![slow, quick]);
-        wait_started.recv().unwrap();
-        let now = Instant::now() + STALE;
-        // The first look only takes note of the waiting job...
-        assert!(pool.watch(now), "a job waits while a worker sleeps");
-        assert_eq!(lock(&pool.queue.state).sleepers.len(), 1);
-        // ...and once it has waited `STALE`, the sleeper is woken for it.
-        assert!(!pool.watch(now + STALE));
-        finished
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the quick job ran while the slow one still holds");
-        drop(release);
-    }
-
-    #[test]
-    fn a_worker_runs_the_idle_hook_when_it_runs_out_of_jobs() {
-        let pool: Pool = Pool::new(1, 16).unwrap();
-        let (idle, idled) = channel();
-        let idle = Mutex::new(idle);
-        pool.on_idle(move || {
-            let _ = lock(&idle).send(());
-        });
-        let release = occupy(&pool);
-        // The worker may have gone idle once before the job came; not
-        // again while it holds the job.
-        while idled.try_recv().is_ok() {}
-        drop(release);
-        idled
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the worker ran the hook once the job was done");
-    }
-
-    #[test]
-    fn panicking_jobs_do_not_shrink_the_pool() {
-        let pool: Pool = Pool::new(2, 8).unwrap();
-        for _ in 0..4 {
-            submit(&pool, || panic!("a job panics"));
-        }
-        let (done, finished) = channel();
-        for _ in 0..4 {
-            let done = done.clone();
-            submit(&pool, move || done.send(()).unwrap());
-        }
-        for _ in 0..4 {
-            finished.recv().unwrap();
-        }
-        assert_eq!(pool.live_workers(), 2);
-    }
-
-    #[test]
-    fn drop_runs_queued_jobs_then_joins() {
-        let (done, finished) = channel();
-        let pool: Pool = Pool::new(1, 8).unwrap();
-        for _ in 0..5 {
-            let done = done.clone();
-            submit(&pool, move || done.send(()).unwrap());
-        }
-        drop(pool);
-        drop(done);
-        assert_eq!(finished.iter().count(), 5);
-    }
-
-    #[test]
-    fn shutdown_leaves_a_stuck_worker_behind() {
-        let pool: Pool = Pool::new(2, 8).unwrap();
-        let release = occupy(&pool);
-        assert!(!pool.shutdown(Duration::from_millis(50)));
-        drop(release);
-    }
-
-    #[test]
-    fn shutdown_of_an_idle_pool_joins_everyone() {
-        let pool: Pool = Pool::new(4, 8).unwrap();
-        assert!(pool.shutdown(Duration::from_secs(5)));
-    }
 }

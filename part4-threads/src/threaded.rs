@@ -1,376 +1,85 @@
 //! `Threaded`: part 3's dispatch seam, filled with a worker pool.
 //!
 //! The loop of part 3 still does every read and write. When a request is
-//! complete it calls [`Dispatch::dispatch`]; here that makes a job for
-//! the pool and returns at once with an [`Output`] that has nothing yet.
-//! At the end of the loop's turn, [`Dispatch::turn_end`] queues the
-//! turn's jobs together.
-//! A worker runs the app and puts the response, piece by piece, in the
-//! request's `Mailbox`, and notes the connection in the ready list; when
-//! it runs out of jobs it wakes the loop, once for all of them. The loop
-//! writes the bytes when the socket is ready. A worker never waits for
-//! the loop: when 256 KiB of a response are still unwritten, the job
-//! parks in the mailbox and the worker takes the next job; the loop
-//! resumes the parked job once it has taken the bytes.
+//! complete it calls [`Dispatch::dispatch`]; here that queues one job on
+//! the [`Pool`] and returns at once with a reply that has nothing yet. A
+//! worker runs the app and puts the response, piece by piece, in the
+//! request's mailbox. When a mailbox goes from empty to not empty, the
+//! worker names its connection in a ready list and wakes the loop, which
+//! collects the names ([`Dispatch::woken`]) and writes the bytes as the
+//! sockets allow. Otherwise the loop sleeps: nothing here asks it to
+//! come back at a set time.
 //!
 //! ```text
-//!   loop thread                          worker thread
-//!   ───────────                          ─────────────
-//!   requests complete: dispatch()
-//!   turn_end() ───── jobs ─────────────▶ respond(app, environ)
-//!   fill() → Pending                     exchange.fill(piece)
-//!        ▲                ◀── mailbox ── put; parks if 256 KiB wait
-//!        │                               ready.ids.push(conn id)
-//!        └── woken() ◀── waker.wake() ── no jobs left: tell_loop()
-//!   fill() → bytes, write them;
-//!            a parked job? ── resume ──▶ exchange.fill(piece) …
+//!   loop thread                             worker thread
+//!   ───────────                             ─────────────
+//!   dispatch(request) ────── job ─────────▶ app(environ) → exchange
+//!     (queue full: 503)                     exchange.fill(piece)
+//!   fill() → Pending                        mailbox was empty:
+//!   poll() … asleep                           ready.push(id), wake()
+//!   woken() ◀──────────── wake-up ──────────┘
+//!   fill() → the bytes: write them          next piece …
+//!                                           256 KiB unwritten: park
+//!   fill() took the bytes:
+//!     pool.execute(parked) ───── job ─────▶ exchange.fill(piece) …
 //! ```
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use mio::Waker;
 use part2_gateway::environ::Environ;
 use part2_gateway::error::HttpError;
 use part2_gateway::exchange::{Exchange, respond};
-use part2_gateway::gateway::{Body, SharedApp, StartResponse};
+use part2_gateway::gateway::{App, Body, SharedApp, StartResponse};
 use part2_gateway::response::{RequestFacts, write_error};
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
 use part3_selectors::timer::ConnId;
 
-use crate::pool::{Pool, STALE, Task, lock};
+use crate::pool::{Job, Pool, lock};
 
-/// About how many bytes a worker hands the loop at a time; the same as
-/// the loop's own write chunk, so one piece is one `write`.
+/// How many bytes a worker makes at a time: the loop's write chunk.
 const PIECE: usize = 64 * 1024;
 
-/// How far a worker may get ahead of the loop on one response. Beyond
-/// that the job parks until the loop takes the bytes: a response is
-/// never held whole in memory, only about `AHEAD` bytes (plus the piece
-/// being made) per connection.
+/// How far a response may get ahead of its client before its job parks:
+/// a response is never held whole in memory, only about this much.
 const AHEAD: usize = 4 * PIECE;
 
-/// Room for a small response (head and short body) in a new mailbox.
-/// Small enough for glibc's per-thread cache of freed blocks (up to
-/// about 1 KiB), the fastest way `malloc` has.
-const SMALL: usize = 512;
-
-/// Pieces bigger than this change hands without a copy (see `append`).
-const MOVE_OVER: usize = 4096;
-
-/// What the workers and the loop share.
-struct Shared {
-    /// The app. A job reaches it (and everything else here) through its
-    /// mailbox, which holds this `Shared`: no reference count that the
-    /// loop and a worker would both change for every request.
-    app: SharedApp,
-    /// The loop's waker, from [`Dispatch::attach`].
-    waker: OnceLock<Arc<Waker>>,
-    /// Connections whose responses have news since the loop last looked.
-    ready: Padded<Mutex<Ready>>,
-    /// Jobs ever made, counted by the loop, and jobs ended, counted by
-    /// the workers: the difference is the jobs queued or running. Two
-    /// counters rather than one that both sides change, and each on its
-    /// own cache line, so that counting a job in and out does not make
-    /// the CPUs pass one line back and forth.
-    started: Padded<AtomicUsize>,
-    ended: Padded<AtomicUsize>,
-    /// The loop has asked [`Dispatch::busy`] and was told yes: it waits
-    /// for a wake-up when a job ends.
-    drain_waiting: AtomicBool,
-}
-
-/// A value alone on its 64-byte cache line (what crossbeam calls
-/// `CachePadded`): two threads that write to neighbouring values would
-/// otherwise slow each other down as if they shared one.
-#[repr(align(64))]
-#[derive(Default)]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// The news waiting for the loop.
-#[derive(Default)]
-struct Ready {
-    /// Connections whose responses have news since the loop last looked.
-    ids: Vec<ConnId>,
-    /// The loop has been woken for these and will take them.
-    told: bool,
-}
-
-impl Shared {
-    // ANCHOR: wake
-    /// Notes that connection `id` has news, without waking the loop.
-    ///
-    /// Each `wake` is a system call (a write to an eventfd) and, as the
-    /// loop is usually asleep in `poll`, a context switch. So the news
-    /// waits until the worker runs out of jobs ([`Shared::tell_loop`],
-    /// the pool's idle hook): one wake-up for a whole batch of responses.
-    /// Should the worker instead go on to a slow job, the loop, which
-    /// looks at the list every turn, finds the news within `STALE`
-    /// (see `turn_end`).
-    fn news_for(&self, id: ConnId) {
-        lock(&self.ready).ids.push(id);
-    }
-
-    /// Wakes the loop if there is news it has not been told about.
-    fn tell_loop(&self) {
-        let wake = {
-            let mut ready = lock(&self.ready);
-            let wake = !ready.ids.is_empty() && !ready.told;
-            ready.told |= wake;
-            wake
-        };
-        if wake {
-            self.wake_loop();
-        }
-    }
-
-    fn wake_loop(&self) {
-        if let Some(waker) = self.waker.get() {
-            // If waking fails the loop is gone, and nobody is waiting.
-            let _ = waker.wake();
-        }
-    }
-    // ANCHOR_END: wake
-}
-
-// ANCHOR: mailbox
-/// Where one response travels from its worker to the loop.
-///
-/// A single buffer of bytes, not a queue of pieces: the worker appends,
-/// the loop takes everything there is. A small response (the head and a
-/// short body) is put once and taken once, under two uncontended locks,
-/// and costs no allocation once the loop has finished mailboxes to reuse
-/// (`Spares`). (A `sync_channel` per response did the same job with
-/// three allocations and more atomic bookkeeping, for features we do
-/// not use: many senders, blocking receives.)
-///
-/// When `AHEAD` bytes wait unwritten, the job does not wait for room: a
-/// worker waiting on a client that does not read is a worker lost to
-/// every other client. It *parks* instead: it leaves its continuation
-/// (the exchange it is pulling, and its ticket) in the mailbox and gives
-/// the worker back. The loop, having taken the bytes, hands it to the
-/// pool again ([`Pool::resume`]).
-struct Mailbox {
-    inbox: Mutex<Inbox>,
-    shared: Arc<Shared>,
-}
-
-/// Mailboxes of finished responses, kept by the loop for new ones. A
-/// mailbox is made and dropped on the loop thread a turn apart, by the
-/// dozen: more than `malloc`'s fast per-thread cache holds. Reusing them
-/// skips `malloc` altogether.
-type Spares = Arc<Mutex<Vec<Arc<Mailbox>>>>;
-
-/// How many finished mailboxes the loop keeps.
-const SPARE_MAILBOXES: usize = 64;
-
-#[derive(Default)]
-struct Inbox {
-    /// Bytes produced and not yet taken by the loop.
-    bytes: Vec<u8>,
-    /// How it went; arrives with the last bytes.
-    summary: Option<Summary>,
-    /// The worker's end ([`Ticket`]) is gone.
-    worker_gone: bool,
-    /// The loop's end ([`Reply`]) is gone: the connection closed.
-    loop_gone: bool,
-    /// A job that found the mailbox full, waiting for the loop to take
-    /// the bytes. It holds its ticket, which holds this mailbox: a cycle,
-    /// broken when the loop takes the job out, to resume it or, if the
-    /// connection closed, to drop it.
-    parked: Option<Work>,
-}
-
-impl Inbox {
-    /// An empty inbox with room for a small response. The room is made
-    /// on the loop and freed there: glibc's `malloc` is much faster for
-    /// a thread that frees what it allocated itself.
-    fn new() -> Self {
-        Inbox {
-            bytes: Vec::with_capacity(SMALL),
-            ..Inbox::default()
-        }
-    }
-}
-
-/// A job's end of its response: the mailbox, and a drop guard that does
-/// the bookkeeping however the job ends (done, refused, panicked),
-/// because a guard cannot forget.
-struct Ticket {
-    mailbox: Arc<Mailbox>,
-    id: ConnId,
-    /// The last piece was put: the loop needs nothing more from us.
-    done: bool,
-}
-
-impl Ticket {
-    /// Counts a job in flight from the moment it is made.
-    fn new(id: ConnId, mailbox: Arc<Mailbox>) -> Self {
-        // Only the loop makes tickets, so only the loop writes here.
-        mailbox.shared.started.fetch_add(1, Ordering::SeqCst);
-        Ticket {
-            mailbox,
-            id,
-            done: false,
-        }
-    }
-
-    /// Hands `piece` (and, with the last one, the `summary`) to the loop
-    /// and tells it so. Never waits: [`Ticket::park_if_full`] keeps the
-    /// job from getting too far ahead. `false` if the connection is gone.
-    fn put(&mut self, mut piece: Vec<u8>, summary: Option<Summary>) -> bool {
-        let mut inbox = lock(&self.mailbox.inbox);
-        if inbox.loop_gone {
-            return false;
-        }
-        // Bytes still waiting means the loop has been told and has not
-        // looked yet: it will take these with them, no news needed.
-        let news = inbox.bytes.is_empty();
-        append(&mut inbox.bytes, &mut piece);
-        self.done = summary.is_some();
-        inbox.summary = summary;
-        drop(inbox);
-        if news {
-            self.mailbox.shared.news_for(self.id);
-        }
-        true
-    }
-
-    /// Between pieces: gives the job back to its caller, to pull the
-    /// next piece, if the mailbox has room. If `AHEAD` bytes wait
-    /// unwritten, parks the rest of the job (`exchange` and this ticket)
-    /// in the mailbox for the loop to resume, and returns `None`: the
-    /// loop sets the pace, and the worker is free meanwhile. `None` too
-    /// if the connection is gone; the job is then dropped.
-    ///
-    /// The check and the parking happen under one lock, the same one
-    /// `Reply::fill` takes the bytes and the parked job under: either
-    /// the loop took the bytes first and there is room, or it will find
-    /// the job parked. Neither side can miss the other.
-    fn park_if_full(self, exchange: Exchange) -> Option<(Exchange, Ticket)> {
-        // The guard borrows this clone, not `self`, which may move into
-        // the mailbox while the lock is held.
-        let mailbox = Arc::clone(&self.mailbox);
-        let mut inbox = lock(&mailbox.inbox);
-        if inbox.loop_gone {
-            // Nobody would ever take a job parked now: it would keep the
-            // mailbox alive (the cycle) and count in flight forever.
-            // Dropped after the lock is released: the ticket's drop
-            // guard takes it.
-            drop(inbox);
-            return None;
-        }
-        if inbox.bytes.len() < AHEAD {
-            drop(inbox);
-            return Some((exchange, self));
-        }
-        inbox.parked = Some(Work(Step::Resume {
-            exchange,
-            ticket: self,
-        }));
-        None
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let shared = &self.mailbox.shared;
-        // After the last piece the loop has all it needs: the summary
-        // tells it the job is over. Otherwise the job ended early.
-        if !self.done {
-            let told = {
-                let mut inbox = lock(&self.mailbox.inbox);
-                inbox.worker_gone = true;
-                inbox.loop_gone
-            };
-            if !told {
-                // The job panicked before its last piece: the loop must
-                // look at the connection, or it would wait for it forever.
-                shared.news_for(self.id);
-            }
-        }
-        // A job's end wakes a loop that is waiting to exit (see `busy`),
-        // which counts again. SeqCst on both sides: either `busy` sees
-        // this job counted out, or we see its flag.
-        shared.ended.fetch_add(1, Ordering::SeqCst);
-        if shared.drain_waiting.load(Ordering::SeqCst) {
-            shared.wake_loop();
-        }
-    }
-}
-// ANCHOR_END: mailbox
-
-/// What the loop needs to know once a response is complete.
-struct Summary {
-    keep_alive: bool,
-    status: u16,
-    body_bytes: u64,
-    problem: Option<String>,
-}
-
-impl Summary {
-    fn of(exchange: &Exchange) -> Self {
-        Summary {
-            keep_alive: exchange.keep_alive(),
-            status: exchange.status(),
-            body_bytes: exchange.body_bytes(),
-            problem: exchange.problem().map(str::to_string),
-        }
-    }
-}
-
-// ANCHOR: dispatch
+// ANCHOR: threaded
 /// Runs each request's app on a worker of a [`Pool`].
 ///
-/// The pool is shared (`Arc`) so that whoever builds the loop can keep
-/// it alive after the loop is gone: connections must be dropped before
-/// the workers are joined, so that the jobs parked on them are dropped
-/// and a job still running finds its connection gone. See `main.rs`.
-/// Each `Reply` holds the pool too, to resume its parked job.
+/// The pool is shared (`Arc`) so that `main` can keep it after the loop
+/// is gone: the connections go first, dropping the jobs parked on them,
+/// then the workers are joined. Each reply holds the pool too, to resume
+/// its parked job.
 pub struct Threaded {
-    pool: Arc<Pool<Work>>,
+    app: SharedApp,
+    pool: Arc<Pool>,
     shared: Arc<Shared>,
-    spares: Spares,
-    /// This loop turn's jobs, handed to the pool together in `turn_end`.
-    batch: Vec<Work>,
-    /// The pool's room as this turn began: asked once per turn, not per
-    /// request, since asking takes the lock the workers take jobs under.
-    room: Option<usize>,
+}
+
+/// What the loop and the workers share.
+struct Shared {
+    /// The loop's waker, from [`Dispatch::attach`].
+    waker: OnceLock<Arc<Waker>>,
+    /// Connections whose mailbox has news since the loop last looked.
+    ready: Mutex<Vec<ConnId>>,
+    /// Jobs queued, running or parked, for [`Dispatch::busy`].
+    in_flight: AtomicUsize,
+    /// The loop is shutting down and waits for `in_flight` to be 0.
+    draining: AtomicBool,
 }
 
 impl Threaded {
     /// Runs `app` on the workers of `pool`.
-    pub fn new(app: SharedApp, pool: Arc<Pool<Work>>) -> Self {
+    pub fn new(app: SharedApp, pool: Arc<Pool>) -> Self {
         let shared = Arc::new(Shared {
-            app,
             waker: OnceLock::new(),
-            ready: Padded::default(),
-            started: Padded::default(),
-            ended: Padded::default(),
-            drain_waiting: AtomicBool::new(false),
+            ready: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
         });
-        let idle = Arc::clone(&shared);
-        pool.on_idle(move || idle.tell_loop());
-        Threaded {
-            pool,
-            shared,
-            spares: Spares::default(),
-            batch: Vec::new(),
-            room: None,
-        }
-    }
-
-    /// The pool the apps run on.
-    pub fn pool(&self) -> &Arc<Pool<Work>> {
-        &self.pool
+        Threaded { app, pool, shared }
     }
 
     /// A handle that reports how many jobs are in flight, for tests and
@@ -380,73 +89,54 @@ impl Threaded {
     }
 }
 
+impl Shared {
+    fn wake_loop(&self) {
+        if let Some(waker) = self.waker.get() {
+            // If waking fails the loop is gone, and nobody is waiting.
+            let _ = waker.wake();
+        }
+    }
+}
+// ANCHOR_END: threaded
+
+// ANCHOR: dispatch
 impl Dispatch for Threaded {
     fn attach(&mut self, waker: Arc<Waker>) {
         let _ = self.shared.waker.set(waker);
     }
 
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
-        // The jobs of this turn are not in the queue yet: count them.
-        let room = *self.room.get_or_insert_with(|| self.pool.room());
-        if room <= self.batch.len() {
-            return queue_full(RequestFacts::of(&request.head));
+        // Kept for a 503: the job takes the request with it.
+        let facts = RequestFacts::of(&request.head);
+        let (sender, reply) = mailbox(id, &self.shared, &self.pool);
+        let app = Arc::clone(&self.app);
+        let job: Job = Box::new(move || serve(&*app, request, sender));
+        match self.pool.try_execute(job) {
+            Ok(()) => Box::new(reply),
+            Err(job) => {
+                // Never run: the reply first, so that the job's sender,
+                // dropped next, finds nobody to tell.
+                drop(reply);
+                drop(job);
+                queue_full(facts)
+            }
         }
-        let mailbox = lock(&self.spares).pop().unwrap_or_else(|| {
-            Arc::new(Mailbox {
-                inbox: Mutex::new(Inbox::new()),
-                shared: Arc::clone(&self.shared),
-            })
-        });
-        let ticket = Ticket::new(id, Arc::clone(&mailbox));
-        // Not queued yet: see `turn_end`.
-        self.batch.push(Work(Step::Start { request, ticket }));
-        Box::new(Reply {
-            mailbox,
-            pool: Arc::clone(&self.pool),
-            spares: Arc::clone(&self.spares),
-            summary: None,
-            started: false,
-        })
     }
-
-    // ANCHOR: turn-end
-    fn turn_end(&mut self) -> Option<Duration> {
-        // One loop turn often completes a dozen requests. Queued one by
-        // one, each would take the pool's lock and, as the workers empty
-        // the queue faster than the loop fills it, wake a sleeping worker:
-        // a `futex` call and a context switch per request. Queued here
-        // together, the turn costs one lock and at most one wake-up, and
-        // the loop is about to sleep in `poll` anyway, leaving the CPU to
-        // the workers. A request waits at most one turn longer.
-        self.pool.execute_all(&mut self.batch);
-        self.room = None;
-        // One worker was woken for the lot. If jobs wait while others
-        // sleep, come back within `STALE` to wake them; while jobs run,
-        // come back too, for news a busy worker has not told us about.
-        let waiting = self.pool.watch(Instant::now());
-        (waiting || self.shared.in_flight() > 0).then_some(STALE)
-    }
-    // ANCHOR_END: turn-end
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
-        // Take every id at once; news after this needs a new wake-up.
-        let mut news = lock(&self.shared.ready);
-        ready.append(&mut news.ids);
-        news.told = false;
+        // Every name at once; news after this comes with a new wake-up.
+        ready.append(&mut lock(&self.shared.ready));
     }
 
-    // ANCHOR: busy
     fn busy(&self) -> bool {
-        // The loop asks only while draining. Answering yes promises a
-        // wake-up when the answer changes, or the loop would sleep until
-        // its shutdown deadline: the flag tells every job that ends to
-        // wake it. A parked job counts as in flight (its ticket is alive)
-        // and ends with its response or its connection: at the latest
-        // when the write timeout closes a client that does not read.
-        self.shared.drain_waiting.store(true, Ordering::SeqCst);
-        self.shared.in_flight() > 0
+        // Asked while draining, after every turn. Saying yes promises a
+        // wake-up when that changes, or the loop would sleep until its
+        // shutdown deadline: the flag asks the last job to end for one.
+        // SeqCst here and there: either we see that job counted out, or
+        // it sees the flag.
+        self.shared.draining.store(true, Ordering::SeqCst);
+        self.shared.in_flight.load(Ordering::SeqCst) > 0
     }
-    // ANCHOR_END: busy
 }
 // ANCHOR_END: dispatch
 
@@ -455,135 +145,283 @@ impl Dispatch for Threaded {
 pub struct Monitor(Arc<Shared>);
 
 impl Monitor {
-    /// Jobs queued or running right now.
+    /// Jobs queued, running or parked right now.
     pub fn in_flight(&self) -> usize {
-        self.0.in_flight()
+        self.0.in_flight.load(Ordering::SeqCst)
     }
 }
 
-impl Shared {
-    fn in_flight(&self) -> usize {
-        // `ended` first: a job counted out was counted in before, so the
-        // later read of `started` is never smaller.
-        let ended = self.ended.load(Ordering::SeqCst);
-        self.started.load(Ordering::SeqCst).wrapping_sub(ended)
+// ANCHOR: mailbox
+/// Where one response travels from its worker to the loop: the bytes
+/// made and not yet taken, behind a lock each side holds only briefly.
+struct Mailbox {
+    inbox: Mutex<Inbox>,
+    /// The connection, to name in the ready list.
+    id: ConnId,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Inbox {
+    /// Bytes made and not yet taken by the loop.
+    bytes: Vec<u8>,
+    /// How the response went; arrives with its last bytes.
+    summary: Option<Summary>,
+    /// The job ended before its last bytes: it panicked (or, at exit,
+    /// the pool closed before a parked job could go on).
+    job_gone: bool,
+    /// The loop's end is gone: the connection closed.
+    loop_gone: bool,
+    /// The rest of a job that found `AHEAD` bytes unwritten, waiting for
+    /// the loop to take them.
+    parked: Option<Job>,
+}
+// ANCHOR_END: mailbox
+
+// ANCHOR: notify
+/// A new mailbox for connection `id`, and its two ends: the job's and
+/// the loop's. The job counts as in flight until its end is dropped.
+fn mailbox(
+    id: ConnId,
+    shared: &Arc<Shared>,
+    pool: &Arc<Pool>,
+) -> (Sender, Reply) {
+    let mailbox = Arc::new(Mailbox {
+        inbox: Mutex::new(Inbox::default()),
+        id,
+        shared: Arc::clone(shared),
+    });
+    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    let sender = Sender {
+        mailbox: Arc::clone(&mailbox),
+        done: false,
+    };
+    let reply = Reply {
+        mailbox,
+        pool: Arc::clone(pool),
+        summary: None,
+        started: false,
+    };
+    (sender, reply)
+}
+
+impl Mailbox {
+    /// Names the connection in the ready list and wakes the loop, unless
+    /// the list had names already: then the loop has been woken and has
+    /// not looked yet, and will find this one with the others.
+    fn notify(&self) {
+        let first = {
+            let mut ready = lock(&self.shared.ready);
+            ready.push(self.id);
+            ready.len() == 1
+        };
+        if first {
+            self.shared.wake_loop();
+        }
     }
 }
+// ANCHOR_END: notify
+
+// ANCHOR: sender
+/// A job's end of its mailbox.
+struct Sender {
+    mailbox: Arc<Mailbox>,
+    /// The last bytes are in: the loop needs nothing more from us.
+    done: bool,
+}
+
+impl Sender {
+    /// Hands `piece` to the loop, and gives the job back to go on with,
+    /// or `None`: it parked, or the connection is gone (the job ends).
+    ///
+    /// It parks when `AHEAD` bytes wait unwritten: it leaves the rest of
+    /// itself in the mailbox and frees its worker, so a client that does
+    /// not read holds no worker. The check and the parking happen under
+    /// the lock `Reply::fill` takes the bytes under: either the loop took
+    /// them first and there is room, or it will find the job parked.
+    fn put(self, piece: &[u8], exchange: Exchange) -> Option<(Exchange, Self)> {
+        let mailbox = Arc::clone(&self.mailbox);
+        let mut inbox = lock(&mailbox.inbox);
+        if inbox.loop_gone {
+            // `self` and `exchange` are dropped after the lock is let go:
+            // the sender's drop takes it. Dropping the exchange closes a
+            // file, kills and reaps a CGI script.
+            drop(inbox);
+            return None;
+        }
+        let news = inbox.bytes.is_empty();
+        inbox.bytes.extend_from_slice(piece);
+        let go_on = if inbox.bytes.len() < AHEAD {
+            Some((exchange, self))
+        } else {
+            inbox.parked = Some(Box::new(move || pull(exchange, self)));
+            None
+        };
+        drop(inbox);
+        if news {
+            mailbox.notify();
+        }
+        go_on
+    }
+
+    // ANCHOR_END: sender
+
+    // ANCHOR: finish
+    /// Hands the last piece to the loop, with how the response went.
+    fn finish(mut self, piece: &[u8], summary: Summary) {
+        let mut inbox = lock(&self.mailbox.inbox);
+        let news = inbox.bytes.is_empty() && !inbox.loop_gone;
+        inbox.bytes.extend_from_slice(piece);
+        inbox.summary = Some(summary);
+        drop(inbox);
+        self.done = true;
+        if news {
+            self.mailbox.notify();
+        }
+    }
+}
+
+impl Drop for Sender {
+    /// However the job ends (done, panicked, parked and dropped, never
+    /// run), it is counted out here, because a drop cannot be forgotten.
+    fn drop(&mut self) {
+        if !self.done {
+            // No last piece: the loop, if it still waits, must look.
+            let mut inbox = lock(&self.mailbox.inbox);
+            inbox.job_gone = true;
+            let news = inbox.bytes.is_empty() && !inbox.loop_gone;
+            drop(inbox);
+            if news {
+                self.mailbox.notify();
+            }
+        }
+        let shared = &self.mailbox.shared;
+        let left = shared.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 && shared.draining.load(Ordering::SeqCst) {
+            shared.wake_loop(); // the loop waits for this (see `busy`)
+        }
+    }
+}
+// ANCHOR_END: finish
 
 // ANCHOR: job
-/// One job for the pool: a request to serve, or a response to go on
-/// with. A plain value rather than a boxed closure: the loop makes one
-/// for every request, and a box that one thread allocates and another
-/// frees takes `malloc`'s slow path (see `append`).
-pub struct Work(Step);
-
-enum Step {
-    /// Run the app for a request, then pull the response.
-    Start { request: Request, ticket: Ticket },
-    /// Go on pulling a response that parked.
-    Resume { exchange: Exchange, ticket: Ticket },
-}
-
-impl Task for Work {
-    fn run(self) {
-        match self.0 {
-            Step::Start { request, ticket } => run_job(request, ticket),
-            Step::Resume { exchange, ticket } => pull(exchange, ticket),
-        }
-    }
-}
-
-/// What a worker does for one request: run the app, then pull its body.
-fn run_job(request: Request, ticket: Ticket) {
+/// One job: run the app for a request, then pull its response.
+fn serve(app: &dyn App, request: Request, sender: Sender) {
     let Request { head, body, info } = request;
-    // The body was read whole by the loop; the app reads it from memory
-    // and never waits on the socket.
+    // The loop read the whole body: the app reads it from memory and
+    // never waits on the socket.
     let mut environ = Environ::with_body(&head, &info, body);
-    let app = &*ticket.mailbox.shared.app;
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
-    // Let go of the head before the response reaches the loop, which
-    // reuses it for a later request if it holds the last reference.
+    // The request is done with: let it go before a long body.
     drop(environ);
     drop(head);
-    pull(exchange, ticket);
+    pull(exchange, sender);
 }
 
-/// Pulls the response in pieces and hands each to the loop, until it is
-/// done, or its connection is gone, or the loop is behind: then the rest
-/// of the job parks in the mailbox, and the loop resumes it here (on
-/// whichever worker is free) once it has taken the bytes.
-fn pull(mut exchange: Exchange, mut ticket: Ticket) {
+/// Pulls the response in pieces and hands them to the loop until it is
+/// complete, the connection is gone, or the job parks (then the loop
+/// calls this again, on whichever worker is free, when it took the
+/// bytes).
+fn pull(mut exchange: Exchange, mut sender: Sender) {
+    let mut piece = Vec::new();
     loop {
-        // No capacity: the first `fill` hands over the buffer the head was
-        // written in, and a small body joins it there.
-        let mut piece = Vec::new();
+        piece.clear();
         let more = exchange.fill(&mut piece, PIECE);
-        let summary = (!more).then(|| Summary::of(&exchange));
-        if !ticket.put(piece, summary) || !more {
-            // Done, or the connection is gone (the client left, or
-            // stalled past the write timeout): stop pulling. Dropping
-            // `exchange` drops the body, which kills and reaps a CGI
-            // script, closes a file.
-            return;
+        if !more {
+            return sender.finish(&piece, Summary::of(&exchange));
         }
-        // The loop is behind: park rather than wait, so a big body never
-        // sits in memory whole and a client that does not read never
-        // holds a worker.
-        match ticket.park_if_full(exchange) {
-            Some((same, still)) => (exchange, ticket) = (same, still),
+        match sender.put(&piece, exchange) {
+            Some(job) => (exchange, sender) = job,
             None => return,
         }
     }
 }
 // ANCHOR_END: job
 
-// ANCHOR: output
-/// The loop's side of a response a worker is producing.
+/// What the loop needs to know once a response is complete.
+pub(crate) struct Summary {
+    pub(crate) keep_alive: bool,
+    pub(crate) status: u16,
+    pub(crate) body_bytes: u64,
+    pub(crate) problem: Option<String>,
+}
+
+impl Summary {
+    pub(crate) fn of(exchange: &Exchange) -> Self {
+        Summary {
+            keep_alive: exchange.keep_alive(),
+            status: exchange.status(),
+            body_bytes: exchange.body_bytes(),
+            problem: exchange.problem().map(str::to_string),
+        }
+    }
+
+    /// The job died without its last piece (it panicked outside the
+    /// app, in the body, say). If nothing was sent yet, the client can
+    /// still get a 500; otherwise the connection closes mid-response,
+    /// which is how HTTP says "incomplete".
+    pub(crate) fn job_died(started: bool, out: &mut Vec<u8>) -> Self {
+        let problem = "the job panicked while producing the response";
+        if !started {
+            write_error(out, &HttpError::new(500, problem));
+        }
+        Summary {
+            keep_alive: false,
+            // Mid-response we no longer know what status was sent; the
+            // log says 500 either way.
+            status: 500,
+            body_bytes: 0,
+            problem: Some(problem.to_string()),
+        }
+    }
+}
+
+// ANCHOR: reply
+/// The loop's end of a mailbox: the response as part 3's loop sees it.
 struct Reply {
     mailbox: Arc<Mailbox>,
-    /// Where a parked job goes when there is room again.
-    pool: Arc<Pool<Work>>,
-    /// Where the mailbox goes when the response is over.
-    spares: Spares,
+    /// Where a parked job goes on.
+    pool: Arc<Pool>,
     /// Set once the last piece arrived.
     summary: Option<Summary>,
-    /// Some bytes of the response have been handed to the loop.
+    /// Some bytes have been handed to the loop.
     started: bool,
 }
 
 impl Output for Reply {
-    /// Takes whatever the worker has put so far. That may be more than
-    /// `want`, by at most `AHEAD`: the bytes are in memory already.
+    /// Takes whatever the worker has put so far: perhaps more than
+    /// `want`, by at most `AHEAD`, which is in memory already.
     fn fill(&mut self, out: &mut Vec<u8>, _want: usize) -> Progress {
         let mut inbox = lock(&self.mailbox.inbox);
         let got = !inbox.bytes.is_empty();
-        append(out, &mut inbox.bytes);
+        out.append(&mut inbox.bytes);
         let summary = inbox.summary.take();
-        let worker_gone = inbox.worker_gone;
-        // The mailbox is empty: a job parked on it may go on. (It parked
-        // on a full mailbox, so this call took bytes and returns `More`;
-        // the job's next `put` finds the mailbox empty and sends news.)
+        let job_gone = inbox.job_gone;
         let parked = inbox.parked.take();
         drop(inbox);
         if let Some(job) = parked {
-            self.pool.resume(job);
+            // The mailbox is empty: the job goes on. It was admitted
+            // already, so the queue's bound does not apply.
+            self.pool.execute(job);
         }
         self.started |= got;
         if summary.is_some() {
             self.summary = summary;
             Progress::Done
-        } else if worker_gone {
-            self.summary = Some(self.worker_died(out));
+        } else if job_gone {
+            self.summary = Some(Summary::job_died(self.started, out));
             Progress::Done
         } else if got {
             Progress::More
         } else {
-            // The worker has not put more yet; it will wake us.
-            Progress::Pending
+            Progress::Pending // the worker will wake us
         }
     }
 
+    // ANCHOR_END: reply
+
+    // ANCHOR: reply-rest
     fn keep_alive(&self) -> bool {
         self.summary.as_ref().is_some_and(|s| s.keep_alive)
     }
@@ -602,96 +440,28 @@ impl Output for Reply {
 }
 
 impl Drop for Reply {
-    /// The connection is done with this response, finished or not. A
-    /// job still producing it must stop: a running one finds out at its
-    /// next `put`, and a parked one is taken out and dropped here. That
-    /// breaks the cycle (mailbox, job, ticket, mailbox), drops the body
-    /// (closes a file, kills and reaps a CGI script, as part 3's loop
-    /// does when it drops an exchange), and lets the ticket's drop guard
-    /// count the job out of `in_flight`.
+    /// The connection is done with this response, finished or not. A job
+    /// still making it must stop: a running one sees `loop_gone` at its
+    /// next `put`; a parked one is taken out and dropped here, which
+    /// drops its body and counts it out.
     fn drop(&mut self) {
-        if self.summary.is_some() {
-            // The job is over (it put its last piece, or died), and
-            // nothing is parked. Once its ticket is gone too, nobody else
-            // holds the mailbox: it can serve another response.
-            if Arc::strong_count(&self.mailbox) == 1 {
-                self.recycle();
-            }
-            return;
-        }
         let parked = {
             let mut inbox = lock(&self.mailbox.inbox);
             inbox.loop_gone = true;
             inbox.parked.take()
         };
-        // After the lock is released: the ticket's drop guard takes it.
+        // After the lock is let go: the job's sender takes it.
         drop(parked);
     }
 }
-
-impl Reply {
-    /// Empties the mailbox and keeps it for a later response.
-    fn recycle(&self) {
-        let mut spares = lock(&self.spares);
-        if spares.len() < SPARE_MAILBOXES {
-            let mut inbox = lock(&self.mailbox.inbox);
-            let mut bytes = std::mem::take(&mut inbox.bytes);
-            *inbox = if bytes.capacity() > SMALL {
-                Inbox::new() // a big response's buffer: let it go
-            } else {
-                bytes.clear();
-                Inbox {
-                    bytes,
-                    ..Inbox::default()
-                }
-            };
-            drop(inbox);
-            spares.push(Arc::clone(&self.mailbox));
-        }
-    }
-
-    /// The worker dropped its ticket without a last piece: its job
-    /// panicked outside the app (in the body, say). If nothing was sent
-    /// yet the client can still get a 500; otherwise the connection
-    /// closes mid-response, which is how HTTP says "incomplete".
-    fn worker_died(&self, out: &mut Vec<u8>) -> Summary {
-        let problem = "the job panicked while producing the response";
-        if !self.started {
-            write_error(out, &HttpError::new(500, problem));
-        }
-        Summary {
-            keep_alive: false,
-            // Mid-response we no longer know what status was sent; the
-            // log says 500 either way.
-            status: 500,
-            body_bytes: 0,
-            problem: Some(problem.to_string()),
-        }
-    }
-}
-
-/// Moves the bytes of `piece` to the end of `out`, leaving `piece` empty.
-///
-/// A big piece into an empty `out` changes hands without a copy. Small
-/// ones are copied: a copy of a few hundred bytes costs less than a
-/// buffer freed by another thread than the one that allocated it, which
-/// glibc's `malloc` handles on a slow path, under a lock.
-fn append(out: &mut Vec<u8>, piece: &mut Vec<u8>) {
-    if out.is_empty() && piece.len() > MOVE_OVER {
-        std::mem::swap(out, piece);
-    } else {
-        out.extend_from_slice(piece);
-    }
-    piece.clear();
-}
-// ANCHOR_END: output
+// ANCHOR_END: reply-rest
 
 // ANCHOR: queue-full
 /// Every worker is busy and the queue is full: answer `503` right away,
 /// on the loop thread, rather than make the client wait in a line that
-/// only grows. `Retry-After` tells it when to try again; the connection
+/// only grows. `Retry-After` says when to try again; the connection
 /// closes, so a client that pipelined more requests must resend them.
-fn queue_full(mut facts: RequestFacts) -> Box<dyn Output> {
+pub(crate) fn queue_full(mut facts: RequestFacts) -> Box<dyn Output> {
     facts.keep_alive = false;
     // A tiny app through part 2's `respond`: the head is framed and
     // dated like any other. It reads nothing, so its environ is empty.

@@ -22,6 +22,7 @@ fn bad_pool_flags_are_one_line_and_exit_2() {
         &["--workers", "many"],
         &["--queue", "0"],
         &["--shutdown-timeout", "soon"],
+        &["--dispatch", "quick"],
     ] {
         let (code, err) = run(args);
         assert_eq!(code, Some(2), "{args:?}");
@@ -42,6 +43,7 @@ fn help_lists_the_pool_flags() {
         "--workers",
         "--queue",
         "--shutdown-timeout",
+        "--dispatch",
     ] {
         assert!(text.contains(flag), "{flag} missing in {text}");
     }

@@ -16,3 +16,4 @@ pub mod part1;
 pub mod part1_content_length;
 pub mod part1_read_until_blank;
 pub mod part2_count;
+pub mod part4_thread_per_connection;

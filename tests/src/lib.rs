@@ -2,9 +2,11 @@
 //!
 //! Every check in `tests/` runs against each part it is marked for: the
 //! [`check!`] macro turns one check into a `#[test]` per part, so a later
-//! part only adds itself to a mark. The harness starts a part in-process
-//! on port 0 ([`start`]) or as its real binary ([`Binary`]), and
-//! [`client`] speaks raw bytes to it, as `nc` would.
+//! part only adds itself to a mark. A check marked `Part4` runs against
+//! both of part 4's dispatchers, `Part4` (plain) and `Part4Fast`. The
+//! harness starts a part in-process on port 0 ([`start`]) or as its real
+//! binary ([`Binary`]), and [`client`] speaks raw bytes to it, as `nc`
+//! would.
 
 pub mod client;
 
@@ -26,6 +28,10 @@ pub enum Part {
     Part3,
     /// `part4-threads`: part 3's loop with a pool of worker threads.
     Part4,
+    /// `part4-threads --dispatch fast`: part 4 with its tuned pool and
+    /// dispatcher. Never marked by hand: a check marked `Part4` runs
+    /// against it too.
+    Part4Fast,
 }
 
 impl Part {
@@ -35,7 +41,15 @@ impl Part {
             Part::Part1 => "part1-hello",
             Part::Part2 => "part2-gateway",
             Part::Part3 => "part3-selectors",
-            Part::Part4 => "part4-threads",
+            Part::Part4 | Part::Part4Fast => "part4-threads",
+        }
+    }
+
+    /// The flags that make the part's binary this part.
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Part::Part4Fast => &["--dispatch", "fast"],
+            _ => &[],
         }
     }
 }
@@ -127,8 +141,11 @@ pub fn app(options: &Options) -> part2_gateway::SharedApp {
 /// A part serving in-process on a free port; dropping it stops it.
 pub struct TestServer {
     addr: SocketAddr,
-    /// The part's own handle; dropping it stops the server.
+    /// The part's own handle; dropping it stops the server. Declared
+    /// before `workers`, so dropped first: the connections must be gone
+    /// before the pool is joined, or a worker could wait on one forever.
     _handle: Box<dyn Send>,
+    workers: Option<Workers>,
 }
 
 impl TestServer {
@@ -138,12 +155,42 @@ impl TestServer {
         TestServer {
             addr,
             _handle: Box::new(handle),
+            workers: None,
         }
     }
 
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Part 4's workers, whichever dispatcher runs them.
+    ///
+    /// # Panics
+    ///
+    /// For a server that has no worker pool (parts 1 to 3).
+    pub fn workers(&self) -> &Workers {
+        self.workers.as_ref().expect("only part 4 has workers")
+    }
+}
+
+/// Part 4's pool and dispatcher seen from outside, the same way for the
+/// plain and the fast one. Holds the pool: dropping the last holder
+/// joins the workers.
+pub struct Workers {
+    live: Box<dyn Fn() -> usize + Send + Sync>,
+    in_flight: Box<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl Workers {
+    /// Worker threads running now.
+    pub fn live(&self) -> usize {
+        (self.live)()
+    }
+
+    /// Jobs queued, running or parked now.
+    pub fn in_flight(&self) -> usize {
+        (self.in_flight)()
     }
 }
 
@@ -172,10 +219,7 @@ pub fn start_with_app(
             let server = part1_hello::Server::bind("127.0.0.1:0", config)
                 .expect("bind 127.0.0.1:0");
             let handle = server.spawn().expect("spawn server thread");
-            TestServer {
-                addr: handle.addr(),
-                _handle: Box::new(handle),
-            }
+            TestServer::new(handle.addr(), handle)
         }
         Part::Part2 => {
             let server = part2_gateway::Server::bind(
@@ -185,10 +229,7 @@ pub fn start_with_app(
             )
             .expect("bind 127.0.0.1:0");
             let handle = server.spawn().expect("spawn server thread");
-            TestServer {
-                addr: handle.addr(),
-                _handle: Box::new(handle),
-            }
+            TestServer::new(handle.addr(), handle)
         }
         Part::Part3 => {
             let dispatch = part3_selectors::Inline::new(app());
@@ -200,54 +241,64 @@ pub fn start_with_app(
             )
             .expect("bind 127.0.0.1:0");
             let handle = server.spawn().expect("spawn event loop");
-            TestServer {
-                addr: handle.addr(),
-                _handle: Box::new(handle),
-            }
+            TestServer::new(handle.addr(), handle)
         }
-        Part::Part4 => {
-            start_threaded(app(), options, loop_config(options)).server
+        Part::Part4 | Part::Part4Fast => {
+            start_threaded(part, app(), options, loop_config(options))
         }
     }
 }
 
-/// Part 4 started in-process, with handles on its workers.
+/// Starts part 4 (`part`: `Part4` or `Part4Fast`, which dispatcher) with
+/// `app` and a loop `config` of the test's own; the pool is sized by
+/// `options.workers` and `options.queue`.
 ///
-/// Dropping it stops the loop first, then joins the workers: the
-/// connections must be gone before the pool is, so that no worker waits
-/// on a connection nobody will write out.
-pub struct Threads {
-    /// The server; dropped first.
-    pub server: TestServer,
-    /// The pool, to count its live workers.
-    pub pool: Arc<part4_threads::Pool<part4_threads::threaded::Work>>,
-    /// Jobs in flight.
-    pub monitor: part4_threads::Monitor,
-}
-
-/// Starts part 4 with `app` and a loop `config` of the test's own; the
-/// pool is sized by `options.workers` and `options.queue`.
+/// # Panics
+///
+/// For any other part.
 pub fn start_threaded(
+    part: Part,
     app: part2_gateway::SharedApp,
     options: &Options,
     config: part3_selectors::Config,
-) -> Threads {
-    let pool = part4_threads::Pool::new(options.workers, options.queue)
-        .expect("start workers");
-    let pool = Arc::new(pool);
-    let dispatch = part4_threads::Threaded::new(app, Arc::clone(&pool));
-    let monitor = dispatch.monitor();
+) -> TestServer {
     let addr = "127.0.0.1:0".parse().expect("address");
-    let server = part3_selectors::EventLoop::bind(addr, dispatch, config)
-        .expect("bind 127.0.0.1:0");
-    let handle = server.spawn().expect("spawn event loop");
-    Threads {
-        server: TestServer {
-            addr: handle.addr(),
-            _handle: Box::new(handle),
-        },
-        pool,
-        monitor,
+    let (size, queue) = (options.workers, options.queue);
+    let (handle, workers) = match part {
+        Part::Part4 => {
+            use part4_threads::{Pool, Threaded};
+            let pool = Arc::new(Pool::new(size, queue).expect("workers"));
+            let dispatch = Threaded::new(app, Arc::clone(&pool));
+            let monitor = dispatch.monitor();
+            let server =
+                part3_selectors::EventLoop::bind(addr, dispatch, config)
+                    .expect("bind 127.0.0.1:0");
+            let workers = Workers {
+                live: Box::new(move || pool.live_workers()),
+                in_flight: Box::new(move || monitor.in_flight()),
+            };
+            (server.spawn().expect("spawn event loop"), workers)
+        }
+        Part::Part4Fast => {
+            use part4_threads::fast::{Pool, Threaded};
+            let pool = Arc::new(Pool::new(size, queue).expect("workers"));
+            let dispatch = Threaded::new(app, Arc::clone(&pool));
+            let monitor = dispatch.monitor();
+            let server =
+                part3_selectors::EventLoop::bind(addr, dispatch, config)
+                    .expect("bind 127.0.0.1:0");
+            let workers = Workers {
+                live: Box::new(move || pool.live_workers()),
+                in_flight: Box::new(move || monitor.in_flight()),
+            };
+            (server.spawn().expect("spawn event loop"), workers)
+        }
+        other => panic!("{other:?} has no worker pool"),
+    };
+    TestServer {
+        addr: handle.addr(),
+        _handle: Box::new(handle),
+        workers: Some(workers),
     }
 }
 
@@ -256,30 +307,57 @@ pub fn start_threaded(
 /// ```ignore
 /// check!(hello_body, [Part1], |s| { /* s: &TestServer */ });
 /// check!(silent, [Part1], options(short_timeout()), |s| { ... });
+/// check!(sigint, [Part4], own_server, |part| { /* part: Part */ });
 /// ```
 ///
 /// Each check becomes a module holding one test per part, named
-/// `check::part1`, so `cargo test hello_body` runs it everywhere.
+/// `check::Part1`, so `cargo test hello_body` runs it everywhere. The
+/// first two forms start the part with [`start`]; with `own_server`, the
+/// check is handed the part and starts what it needs itself (its real
+/// binary, a custom app, a loop of its own settings).
+///
+/// `Part4` stands for both of part 4's dispatchers: it makes a test
+/// `check::Part4` and a test `check::Part4Fast`.
 #[macro_export]
 macro_rules! check {
-    ($name:ident, [$($part:ident),+ $(,)?], options($opts:expr), $body:expr) => {
+    ($name:ident, [$($part:ident),+ $(,)?], own_server, $body:expr) => {
         #[allow(non_snake_case)]
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $(
-                #[test]
-                fn $part() {
-                    let options: $crate::Options = $opts;
-                    let server = $crate::start($crate::Part::$part, &options);
-                    let check: fn(&$crate::TestServer) = $body;
-                    check(&server);
-                }
-            )+
+            $( $crate::__check_test!($part, $body); )+
         }
+    };
+    ($name:ident, [$($part:ident),+ $(,)?], options($opts:expr), $body:expr) => {
+        $crate::check!($name, [$($part),+], own_server, |part| {
+            let options: $crate::Options = $opts;
+            let server = $crate::start(part, &options);
+            let check: fn(&$crate::TestServer) = $body;
+            check(&server);
+        });
     };
     ($name:ident, [$($part:ident),+ $(,)?], $body:expr) => {
         $crate::check!($name, [$($part),+], options(Default::default()), $body);
+    };
+}
+
+/// One `#[test]` of a check, for one mark; `Part4` makes two.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __check_test {
+    (@one $part:ident, $run:expr) => {
+        #[test]
+        fn $part() {
+            let run: fn($crate::Part) = $run;
+            run($crate::Part::$part);
+        }
+    };
+    (Part4, $run:expr) => {
+        $crate::__check_test!(@one Part4, $run);
+        $crate::__check_test!(@one Part4Fast, $run);
+    };
+    ($part:ident, $run:expr) => {
+        $crate::__check_test!(@one $part, $run);
     };
 }
 
@@ -295,6 +373,13 @@ impl Binary {
     /// Runs `name --port 0 args…` and waits for its serving line.
     pub fn spawn(name: &str, args: &[&str]) -> Binary {
         Self::spawn_command(Command::new(binary_path(name)), name, args)
+    }
+
+    /// Runs `part`'s binary (with the flags that make it that part, see
+    /// [`Part::args`]) and `args`.
+    pub fn spawn_part(part: Part, args: &[&str]) -> Binary {
+        let all: Vec<&str> = part.args().iter().chain(args).copied().collect();
+        Self::spawn(part.binary(), &all)
     }
 
     /// Like [`spawn`](Self::spawn), with at most `limit` open files

@@ -3,7 +3,8 @@
 //! Every `check!(name, [Part1, …], …)` in `tests/tests/*.rs` says which
 //! parts pass that check. This test builds the table of checks × parts
 //! from those marks and compares it with `book/src/matrix.md`, so the
-//! table in the book cannot claim what the suite does not test.
+//! table in the book cannot claim what the suite does not test. A mark
+//! `Part4` stands for both of part 4's dispatchers, as in `check!`.
 //!
 //! After adding or re-marking a check, regenerate the page with
 //!
@@ -24,7 +25,14 @@ const SECTIONS: &[(&str, &str)] = &[
     ("threads.rs", "Slow apps, a worker pool, shutdown"),
 ];
 
-const PARTS: &[&str] = &["Part1", "Part2", "Part3", "Part4"];
+/// The columns: a mark, and its heading.
+const PARTS: &[(&str, &str)] = &[
+    ("Part1", "Part 1"),
+    ("Part2", "Part 2"),
+    ("Part3", "Part 3"),
+    ("Part4", "Part 4"),
+    ("Part4Fast", "Part 4 fast"),
+];
 
 /// `(check name, parts)` for every `check!` in `source`.
 fn marks(source: &str) -> Vec<(String, Vec<String>)> {
@@ -39,11 +47,14 @@ fn marks(source: &str) -> Vec<(String, Vec<String>)> {
         if close < open {
             continue;
         }
-        let parts = rest[open + 1..close]
+        let mut parts: Vec<String> = rest[open + 1..close]
             .split(',')
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
+        if parts.iter().any(|p| p == "Part4") {
+            parts.push("Part4Fast".to_string());
+        }
         // Skip the macro's own definition and doc examples.
         if name
             .chars()
@@ -64,15 +75,19 @@ fn render(sections: &BTreeMap<usize, Section>) -> String {
          Generated from the marks of the shared test suite (`tests/tests/*.rs`) by\n\
          `tests/tests/matrix.rs`: a ✓ means the check runs against that part and passes.\n\
          A blank means the part does not have that behaviour, often on purpose: part 1\n\
-         reads once and closes; part 2 serves one connection at a time.\n",
+         reads once and closes; part 2 serves one connection at a time.\n\n\
+         *Part 4 fast* is part 4 with `--dispatch fast`, its tuned pool and dispatcher:\n\
+         it passes every check part 4 does.\n",
     );
+    let heads: String = PARTS.iter().map(|(_, h)| format!(" {h} |")).collect();
+    let rule = ":-:|".repeat(PARTS.len());
     for (title, checks) in sections.values() {
         page.push_str(&format!(
-            "\n## {title}\n\n| check | Part 1 | Part 2 | Part 3 | Part 4 |\n|---|:-:|:-:|:-:|:-:|\n"
+            "\n## {title}\n\n| check |{heads}\n|---|{rule}\n"
         ));
         for (name, parts) in checks {
             page.push_str(&format!("| {} |", name.replace('_', " ")));
-            for part in PARTS {
+            for (part, _) in PARTS {
                 let mark = if parts.iter().any(|p| p == part) {
                     " ✓ |"
                 } else {
@@ -122,11 +137,15 @@ fn the_matrix_in_the_book_matches_the_marks() {
 
 #[test]
 fn marks_are_read_from_the_macro_calls() {
-    let source = "check!(a_b, [Part1, Part3], |s| {});\ncheck!(\n    c,\n    [Part2],\n    options(x()),";
+    let source = "check!(a_b, [Part1, Part3], |s| {});\ncheck!(\n    c,\n    [Part2],\n    options(x()),\ncheck!(d, [Part4], own_server, |p| {});";
     let found = marks(source);
     assert_eq!(
         found[0],
         ("a_b".to_string(), vec!["Part1".into(), "Part3".into()])
     );
     assert_eq!(found[1], ("c".to_string(), vec!["Part2".into()]));
+    assert_eq!(
+        found[2],
+        ("d".to_string(), vec!["Part4".into(), "Part4Fast".into()])
+    );
 }

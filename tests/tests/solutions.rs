@@ -173,3 +173,64 @@ fn count_gives_requests_on_many_threads_a_number_each() {
         clients.into_iter().map(|c| c.join().unwrap()).collect();
     assert_eq!(numbers, (1..=40).collect());
 }
+
+/// Part 2's server on four threads, with the `sleep` app. Idle
+/// connections are kept longer than the client's timeout: a connection
+/// that had to wait for another to go idle and close would fail.
+fn thread_per_connection() -> solutions::part4_thread_per_connection::Handle {
+    let app = tests::app(&Options::app("sleep"));
+    let config = part2_gateway::Config {
+        keep_alive_timeout: Duration::from_secs(30),
+        access_log: false,
+        ..Default::default()
+    };
+    solutions::part4_thread_per_connection::spawn("127.0.0.1:0", app, config, 4)
+        .unwrap()
+}
+
+#[test]
+fn a_thread_per_connection_serves_four_slow_requests_at_once() {
+    let server = thread_per_connection();
+    let addr = server.addr();
+    let mut streams: Vec<TcpStream> = (0..4).map(|_| connect(addr)).collect();
+    for stream in &mut streams {
+        stream
+            .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    }
+    // Part 2 alone would serve the first connection and then wait on
+    // it, kept alive, while the others wait unserved.
+    let mut readers: Vec<_> = streams
+        .into_iter()
+        .map(tests::client::ResponseReader::new)
+        .collect();
+    for reader in &mut readers {
+        let r = reader.next("GET").unwrap();
+        assert_eq!(r.body, b"slept 500 ms\n");
+    }
+}
+
+#[test]
+fn a_thread_per_connection_keeps_idle_connections_open() {
+    let server = thread_per_connection();
+    let addr = server.addr();
+    // Four keep-alive connections, each answered once and left open: a
+    // thread each. Then each is used again, in the other order.
+    let mut readers: Vec<_> = (0..4)
+        .map(|_| tests::client::ResponseReader::new(connect(addr)))
+        .collect();
+    for reader in &mut readers {
+        reader
+            .stream()
+            .write_all(b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(reader.next("GET").unwrap().status, 200);
+    }
+    for reader in readers.iter_mut().rev() {
+        reader
+            .stream()
+            .write_all(b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(reader.next("GET").unwrap().status, 200);
+    }
+}

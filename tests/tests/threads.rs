@@ -1,30 +1,36 @@
 //! Part 4's own checks: what the worker pool fixes (a slow app no longer
 //! stops the world) and what it must not break (overload, panics,
-//! shutdown, leaks).
+//! clients that do not read, shutdown, leaks). Each runs against both
+//! dispatchers, plain and fast.
+//!
+//! The leak check counts this process's descriptors and threads, so it
+//! runs alone: every other check here holds [`shared`] while it runs,
+//! from before it starts a server, and that is why they all use the
+//! `own_server` form of `check!`.
 
 // A failed unwrap in a test is a failed test, which is what we want.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, PoisonError, RwLock};
+use std::sync::{Arc, Barrier, PoisonError, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use part2_gateway::{Body, Environ, StartResponse};
 use tests::client::{ResponseReader, connect, request};
 use tests::{
-    Options, Part, Threads, binary_path, loop_config, parse_serving_line,
-    start, start_threaded,
+    Options, Part, TestServer, binary_path, check, loop_config,
+    parse_serving_line, start, start_threaded,
 };
 
-/// The leak check counts this process's descriptors and threads, so it
-/// runs alone: every other check here takes this lock shared.
 static EXCLUSIVE: RwLock<()> = RwLock::new(());
 
-fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+/// Held by every check but the leak check, which takes [`EXCLUSIVE`]
+/// for itself alone.
+fn shared() -> RwLockReadGuard<'static, ()> {
     EXCLUSIVE.read().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -46,99 +52,123 @@ fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn eight_slow_requests_overlap_on_eight_workers() {
-    let _shared = shared();
-    let server = start(Part::Part4, &sleepy(8, 64));
-    let addr = server.addr();
-    let barrier = Arc::new(Barrier::new(8));
-    let clients: Vec<_> = (0..8)
-        .map(|_| {
-            let barrier = Arc::clone(&barrier);
-            thread::spawn(move || {
+check!(
+    eight_slow_requests_overlap_on_eight_workers,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let server = start(part, &sleepy(8, 64));
+        let addr = server.addr();
+        let barrier = Arc::new(Barrier::new(8));
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    let mut stream = connect(addr);
+                    barrier.wait();
+                    stream
+                        .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .unwrap();
+                    let sent = Instant::now();
+                    let r = ResponseReader::new(stream).next("GET").unwrap();
+                    assert_eq!(r.status, 200);
+                    (sent, Instant::now())
+                })
+            })
+            .collect();
+        let times: Vec<_> =
+            clients.into_iter().map(|c| c.join().unwrap()).collect();
+        // Part 3 would answer them one after another. Here every request
+        // was sent before any answer came back: all eight ran at once.
+        let last_sent = times.iter().map(|t| t.0).max().unwrap();
+        let first_done = times.iter().map(|t| t.1).min().unwrap();
+        assert!(
+            last_sent < first_done,
+            "some request finished before the last one started"
+        );
+    }
+);
+
+check!(
+    a_fast_request_overtakes_a_slow_one,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let server = start(part, &sleepy(2, 64));
+        let addr = server.addr();
+        let mut slow = connect(addr);
+        slow.write_all(b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let fast = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(fast.status, 200);
+        // The fast answer is here; the slow one is not yet (the opposite of
+        // part 3's `slow_app_blocks_the_whole_loop`).
+        slow.set_nonblocking(true).unwrap();
+        let mut peek = [0u8; 16];
+        assert!(
+            slow.peek(&mut peek).is_err(),
+            "the slow request finished first"
+        );
+    }
+);
+
+check!(
+    full_queue_gets_503_with_retry_after,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        // One worker and one queue slot: a third request at once is refused.
+        let server = start(part, &sleepy(1, 1));
+        let addr = server.addr();
+        let mut readers: Vec<_> = (0..5)
+            .map(|_| {
                 let mut stream = connect(addr);
-                barrier.wait();
                 stream
                     .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
                     .unwrap();
-                let sent = Instant::now();
-                let r = ResponseReader::new(stream).next("GET").unwrap();
-                assert_eq!(r.status, 200);
-                (sent, Instant::now())
+                ResponseReader::new(stream)
             })
-        })
-        .collect();
-    let times: Vec<_> =
-        clients.into_iter().map(|c| c.join().unwrap()).collect();
-    // Part 3 would answer them one after another. Here every request
-    // was sent before any answer came back: all eight ran at once.
-    let last_sent = times.iter().map(|t| t.0).max().unwrap();
-    let first_done = times.iter().map(|t| t.1).min().unwrap();
-    assert!(
-        last_sent < first_done,
-        "some request finished before the last one started"
-    );
-}
-
-#[test]
-fn a_fast_request_overtakes_a_slow_one() {
-    let _shared = shared();
-    let server = start(Part::Part4, &sleepy(2, 64));
-    let addr = server.addr();
-    let mut slow = connect(addr);
-    slow.write_all(b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let fast = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(fast.status, 200);
-    // The fast answer is here; the slow one is not yet (the opposite of
-    // part 3's `slow_app_blocks_the_whole_loop`).
-    slow.set_nonblocking(true).unwrap();
-    let mut peek = [0u8; 16];
-    assert!(
-        slow.peek(&mut peek).is_err(),
-        "the slow request finished first"
-    );
-}
-
-#[test]
-fn full_queue_gets_503_with_retry_after() {
-    let _shared = shared();
-    // One worker and one queue slot: a third request at once is refused.
-    let server = start(Part::Part4, &sleepy(1, 1));
-    let addr = server.addr();
-    let mut readers: Vec<_> = (0..5)
-        .map(|_| {
-            let mut stream = connect(addr);
-            stream
-                .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
-                .unwrap();
-            ResponseReader::new(stream)
-        })
-        .collect();
-    let mut ok = 0;
-    let mut busy = 0;
-    for reader in &mut readers {
-        let r = reader.next("GET").unwrap();
-        match r.status {
-            200 => ok += 1,
-            503 => {
-                busy += 1;
-                assert_eq!(r.header("Retry-After"), Some("1"), "{r:?}");
-                assert_eq!(r.header("Connection"), Some("close"), "{r:?}");
-                assert!(reader.closed(), "503 should close");
+            .collect();
+        let mut ok = 0;
+        let mut busy = 0;
+        for reader in &mut readers {
+            let r = reader.next("GET").unwrap();
+            match r.status {
+                200 => ok += 1,
+                503 => {
+                    busy += 1;
+                    assert_eq!(r.header("Retry-After"), Some("1"), "{r:?}");
+                    assert_eq!(r.header("Connection"), Some("close"), "{r:?}");
+                    assert!(reader.closed(), "503 should close");
+                }
+                other => panic!("unexpected status {other}: {r:?}"),
             }
-            other => panic!("unexpected status {other}: {r:?}"),
         }
+        assert!(ok >= 1 && busy >= 3, "{ok} served, {busy} refused");
+        // The overload passes: the next client is served again.
+        let r = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(r.status, 200);
     }
-    assert!(ok >= 1 && busy >= 3, "{ok} served, {busy} refused");
-    // The overload passes: the next client is served again.
-    let r = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(r.status, 200);
+);
+
+/// A piece of `/big`'s body: 64 KiB of one byte, which changes from
+/// piece to piece, so that a lost or reordered piece shows.
+fn big_piece(n: usize) -> Vec<u8> {
+    vec![b'a' + (n % 26) as u8; 64 * 1024]
 }
+
+/// How many pieces `/big` has: 16 MiB, far more than a job may get
+/// ahead of its client.
+const BIG_PIECES: usize = 256;
 
 /// `/panic` panics in the app; `/body-panic` panics while its body is
-/// pulled (outside the app, where `respond` cannot catch it); `/slow`
-/// takes 200 ms; anything else says ok.
+/// pulled (outside the app, where `respond` cannot catch it), before
+/// any byte is sent; `/late-panic` after its first 64 KiB; `/slow`
+/// takes 200 ms; `/endless` never ends; `/big` is 16 MiB; anything
+/// else says ok.
 fn faulty(environ: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
     let headers = vec![("Content-Type".into(), "text/plain".into())];
     match environ.path_info() {
@@ -146,6 +176,15 @@ fn faulty(environ: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
         "/body-panic" => {
             sr.start("200 OK", headers);
             Body::stream(std::iter::from_fn(|| panic!("the body panics")))
+        }
+        "/late-panic" => {
+            sr.start("200 OK", headers);
+            let mut sent = false;
+            Body::stream(std::iter::from_fn(move || {
+                assert!(!sent, "the body panics midway");
+                sent = true;
+                Some(Ok(big_piece(0)))
+            }))
         }
         "/slow" => {
             thread::sleep(Duration::from_millis(200));
@@ -156,6 +195,10 @@ fn faulty(environ: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
             sr.start("200 OK", headers);
             Body::stream(std::iter::repeat_with(|| Ok(vec![b'x'; 64 * 1024])))
         }
+        "/big" => {
+            sr.start("200 OK", headers);
+            Body::stream((0..BIG_PIECES).map(|n| Ok(big_piece(n))))
+        }
         _ => {
             sr.start("200 OK", headers);
             Body::from("ok\n")
@@ -163,8 +206,12 @@ fn faulty(environ: &mut Environ<'_>, sr: &mut StartResponse) -> Body {
     }
 }
 
-fn start_faulty(options: &Options, config: part3_selectors::Config) -> Threads {
-    start_threaded(Arc::new(faulty), options, config)
+fn start_faulty(
+    part: Part,
+    options: &Options,
+    config: part3_selectors::Config,
+) -> TestServer {
+    start_threaded(part, Arc::new(faulty), options, config)
 }
 
 fn get(addr: SocketAddr, path: &str) -> tests::client::Response {
@@ -172,159 +219,289 @@ fn get(addr: SocketAddr, path: &str) -> tests::client::Response {
     request(addr, req.as_bytes())
 }
 
-#[test]
-fn panics_get_500_and_the_pool_keeps_its_size() {
-    let _shared = shared();
-    let options = Options::default();
-    let threads = start_faulty(&options, loop_config(&options));
-    let addr = threads.server.addr();
-    assert_eq!(threads.pool.live_workers(), 8);
-    for _ in 0..10 {
-        assert_eq!(get(addr, "/panic").status, 500);
-        assert_eq!(get(addr, "/body-panic").status, 500);
+check!(
+    panics_get_500_and_the_pool_keeps_its_size,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let options = Options::default();
+        let server = start_faulty(part, &options, loop_config(&options));
+        let addr = server.addr();
+        assert_eq!(server.workers().live(), 8);
+        for _ in 0..10 {
+            assert_eq!(get(addr, "/panic").status, 500);
+            assert_eq!(get(addr, "/body-panic").status, 500);
+            assert_eq!(get(addr, "/").body, b"ok\n");
+        }
+        assert_eq!(server.workers().live(), 8);
+        eventually("no jobs in flight", Duration::from_secs(5), || {
+            server.workers().in_flight() == 0
+        });
+    }
+);
+
+check!(
+    a_body_that_panics_midway_cuts_the_response_off,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let options = Options::default();
+        let server = start_faulty(part, &options, loop_config(&options));
+        let addr = server.addr();
+        let mut reader = ResponseReader::new(connect(addr));
+        reader
+            .stream()
+            .write_all(b"GET /late-panic HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        // The head and the first 64 KiB went out as `200 OK`: too late
+        // for a 500. The connection closes mid-body, which is how HTTP
+        // says the response is incomplete.
+        let cut = reader.next("GET");
+        assert!(cut.is_err(), "a whole response: {cut:?}");
+        assert!(reader.closed());
         assert_eq!(get(addr, "/").body, b"ok\n");
+        assert_eq!(server.workers().live(), 8);
     }
-    assert_eq!(threads.pool.live_workers(), 8);
-    eventually("no jobs in flight", Duration::from_secs(5), || {
-        threads.monitor.in_flight() == 0
-    });
+);
+
+check!(
+    a_client_that_stops_reading_frees_its_worker,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let options = Options {
+            workers: 1,
+            ..Options::default()
+        };
+        let config = part3_selectors::Config {
+            write_timeout: Duration::from_millis(300),
+            ..loop_config(&options)
+        };
+        let server = start_faulty(part, &options, config);
+        let addr = server.addr();
+        let mut hog = connect(addr);
+        hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        // The body never ends and `hog` never reads: once its mailbox is
+        // full the job parks there and the only worker is free, so the
+        // next request is served whether or not the write timeout has
+        // fired yet.
+        assert_eq!(get(addr, "/").status, 200);
+        // The parked job counts in flight until the write timeout closes
+        // the connection, which drops it (and its body) with the reply.
+        eventually(
+            "the parked job to be dropped",
+            Duration::from_secs(10),
+            || server.workers().in_flight() == 0,
+        );
+        assert_eq!(get(addr, "/").status, 200);
+        drop(hog);
+    }
+);
+
+check!(
+    clients_that_never_read_hold_no_worker,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let options = Options {
+            workers: 2,
+            ..Options::default()
+        };
+        // Long enough that the hogs stay connected for the whole test:
+        // what frees the workers here is parking, not the timeout.
+        let config = part3_selectors::Config {
+            write_timeout: Duration::from_secs(30),
+            ..loop_config(&options)
+        };
+        let server = start_faulty(part, &options, config);
+        let addr = server.addr();
+        // As many hogs as workers, each asking for a body that never ends
+        // and never reading a byte of it.
+        let hogs: Vec<_> = (0..2)
+            .map(|_| {
+                let mut hog = connect(addr);
+                hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                hog
+            })
+            .collect();
+        let limit = Duration::from_secs(10);
+        eventually("both hogs in flight", limit, || {
+            server.workers().in_flight() == 2
+        });
+        // Were the jobs to wait for room instead of parking, the two
+        // workers would wait on the two hogs for the 30 s write timeout,
+        // and these requests with them, past the client's 10 s timeout.
+        for _ in 0..20 {
+            let r = get(addr, "/");
+            assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
+        }
+        // The hogs are still connected, their jobs parked, not finished.
+        assert_eq!(server.workers().in_flight(), 2);
+        for hog in hogs {
+            tests::client::reset(hog);
+        }
+        // Their connections close, and the parked jobs go with them.
+        eventually("no jobs in flight", limit, || {
+            server.workers().in_flight() == 0
+        });
+        assert_eq!(server.workers().live(), 2);
+    }
+);
+
+check!(
+    a_parked_response_resumes_and_arrives_whole,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let options = Options {
+            workers: 1,
+            ..Options::default()
+        };
+        let server = start_faulty(part, &options, loop_config(&options));
+        let addr = server.addr();
+        let mut big = ResponseReader::new(connect(addr));
+        big.stream()
+            .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        // Served by the only worker: so `/big`, unread, has parked.
+        assert_eq!(get(addr, "/").status, 200);
+        // Now read it: the loop resumes the job each time it has taken
+        // the bytes, until all 16 MiB came, in order.
+        let r = big.next("GET").unwrap();
+        assert_eq!(r.body.len(), BIG_PIECES * 64 * 1024);
+        for (n, piece) in r.body.chunks(64 * 1024).enumerate() {
+            assert!(piece == big_piece(n), "piece {n} is wrong");
+        }
+        // Keep-alive: the connection serves the next request.
+        big.stream()
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(big.next("GET").unwrap().body, b"ok\n");
+    }
+);
+
+/// Part 4's binary, its stdout read line by line as it comes.
+struct Logged {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    addr: SocketAddr,
 }
 
-#[test]
-fn a_client_that_stops_reading_frees_its_worker() {
-    let _shared = shared();
-    let options = Options {
-        workers: 1,
-        ..Options::default()
-    };
-    let config = part3_selectors::Config {
-        write_timeout: Duration::from_millis(300),
-        ..loop_config(&options)
-    };
-    let threads = start_faulty(&options, config);
-    let addr = threads.server.addr();
-    let mut hog = connect(addr);
-    hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    // The body never ends and `hog` never reads: once its mailbox is
-    // full the job parks there and the only worker is free, so the next
-    // request is served whether or not the write timeout has fired yet.
-    assert_eq!(get(addr, "/").status, 200);
-    // The parked job counts in flight until the write timeout closes the
-    // connection, which drops it (and its body) with the reply.
-    eventually(
-        "the parked job to be dropped",
-        Duration::from_secs(10),
-        || threads.monitor.in_flight() == 0,
-    );
-    assert_eq!(get(addr, "/").status, 200);
-    drop(hog);
-}
+const WAIT: Duration = Duration::from_secs(10);
 
-#[test]
-fn clients_that_never_read_hold_no_worker() {
-    let _shared = shared();
-    let options = Options {
-        workers: 2,
-        ..Options::default()
-    };
-    // Long enough that the hogs stay connected for the whole test: what
-    // frees the workers here is parking, not the timeout.
-    let config = part3_selectors::Config {
-        write_timeout: Duration::from_secs(30),
-        ..loop_config(&options)
-    };
-    let threads = start_faulty(&options, config);
-    let addr = threads.server.addr();
-    // As many hogs as workers, each asking for a body that never ends
-    // and never reading a byte of it.
-    let hogs: Vec<_> = (0..2)
-        .map(|_| {
-            let mut hog = connect(addr);
-            hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-                .unwrap();
-            hog
-        })
-        .collect();
-    let limit = Duration::from_secs(10);
-    eventually("both hogs in flight", limit, || {
-        threads.monitor.in_flight() == 2
-    });
-    // Before parking, the two workers would wait on the two full
-    // mailboxes for the 30 s write timeout, and each of these requests
-    // with them, past the client's own 10 s read timeout.
-    for _ in 0..20 {
-        let r = get(addr, "/");
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
-    }
-    // The hogs are still connected, their jobs parked, not finished.
-    assert_eq!(threads.monitor.in_flight(), 2);
-    for hog in hogs {
-        tests::client::reset(hog);
-    }
-    // Their connections close, and the parked jobs are dropped with them.
-    eventually("no jobs in flight", limit, || {
-        threads.monitor.in_flight() == 0
-    });
-    assert_eq!(threads.pool.live_workers(), 2);
-}
-
-#[test]
-fn sigint_lets_the_request_in_flight_finish() {
-    let _shared = shared();
-    let mut child = Command::new(binary_path("part4-threads"))
-        .args(["--port", "0", "--app", "sleep", "--workers", "2"])
-        .args(["--verbose", "--shutdown-timeout", "10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (line_tx, lines) = mpsc::channel();
-    // Every line the server prints, for as long as it runs: the pipe
-    // never fills.
-    thread::spawn(move || {
-        for line in stdout.lines() {
-            let Ok(line) = line else { break };
-            if line_tx.send(line).is_err() {
-                break;
+impl Logged {
+    fn spawn(part: Part, args: &[&str]) -> Logged {
+        let mut child = Command::new(binary_path(part.binary()))
+            .args(["--port", "0"])
+            .args(part.args())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (line_tx, lines) = mpsc::channel();
+        // Every line the server prints, for as long as it runs: the pipe
+        // never fills.
+        thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if line_tx.send(line).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    let wait = Duration::from_secs(10);
-    let addr = parse_serving_line(&lines.recv_timeout(wait).unwrap()).unwrap();
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    // `--verbose` prints the request head once the loop has parsed it and
-    // handed it to a worker: now the request is in flight.
-    loop {
-        let line = lines.recv_timeout(wait).unwrap();
-        if line.contains("< GET /?ms=1000") {
-            break;
+        });
+        let addr = parse_serving_line(&lines.recv_timeout(WAIT).unwrap());
+        Logged {
+            child,
+            lines,
+            addr: addr.unwrap(),
         }
     }
-    let signalled = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let r = ResponseReader::new(stream).next("GET").unwrap();
-    assert_eq!(
-        (r.status, r.body.as_slice()),
-        (200, &b"slept 1000 ms\n"[..])
-    );
-    let (status_tx, status) = mpsc::channel();
-    thread::spawn(move || status_tx.send(child.wait()));
-    let code = status.recv_timeout(wait).unwrap().unwrap().code();
-    assert_eq!(code, Some(0));
-    // It did not sit out its 10 s shutdown timeout: the last job's end
-    // woke the draining loop.
-    assert!(signalled.elapsed() < Duration::from_secs(5));
+
+    /// Waits for a line that contains `text`.
+    fn wait_for(&self, text: &str) {
+        while !self.lines.recv_timeout(WAIT).unwrap().contains(text) {}
+    }
+
+    fn signal(&self, name: &str) {
+        let kill = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    }
+
+    /// Its exit code, once it exits (failing after `WAIT`).
+    fn exit_code(mut self) -> Option<i32> {
+        let (status_tx, status) = mpsc::channel();
+        thread::spawn(move || status_tx.send(self.child.wait()));
+        status.recv_timeout(WAIT).unwrap().unwrap().code()
+    }
 }
+
+check!(
+    sigint_lets_the_request_in_flight_finish,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let server = Logged::spawn(
+            part,
+            &["--app", "sleep", "--workers", "2", "--verbose"],
+        );
+        let mut stream = connect(server.addr);
+        stream
+            .write_all(b"GET /?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        // `--verbose` prints the request head once the loop has parsed it
+        // and handed it to a worker: now the request is in flight.
+        server.wait_for("< GET /?ms=1000");
+        let signalled = Instant::now();
+        server.signal("INT");
+        let r = ResponseReader::new(stream).next("GET").unwrap();
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, &b"slept 1000 ms\n"[..])
+        );
+        assert_eq!(server.exit_code(), Some(0));
+        // It did not sit out its 10 s shutdown timeout: the last job's
+        // end woke the draining loop.
+        assert!(signalled.elapsed() < Duration::from_secs(5));
+    }
+);
+
+check!(
+    a_request_past_the_shutdown_timeout_is_cut_off,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let server = Logged::spawn(
+            part,
+            &["--app", "sleep", "--shutdown-timeout", "1", "--verbose"],
+        );
+        let mut stream = connect(server.addr);
+        stream
+            .write_all(b"GET /?ms=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        server.wait_for("< GET /?ms=10000");
+        server.signal("TERM");
+        // The process leaves the stuck worker behind and exits cleanly,
+        // before the request is done; the client gets no answer.
+        assert_eq!(server.exit_code(), Some(0));
+        let mut reader = ResponseReader::new(stream);
+        assert!(reader.closed(), "the connection was left open");
+    }
+);
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -345,56 +522,59 @@ fn server_threads() -> usize {
         .count()
 }
 
-#[test]
-fn no_leaks_after_ten_thousand_requests() {
-    let _alone = EXCLUSIVE.write().unwrap_or_else(PoisonError::into_inner);
-    let (fds_before, threads_before) = (open_fds(), server_threads());
-    let options = Options::default();
-    let server = start_faulty(&options, loop_config(&options));
-    let addr = server.server.addr();
-    let fds_serving = open_fds();
-    // A thread names itself once it runs: wait for all to be counted.
-    let limit = Duration::from_secs(10);
-    eventually("8 workers and a loop", limit, || {
-        server_threads() == threads_before + 8 + 1
-    });
-    // 10 keep-alive clients, 1,000 requests each.
-    let clients: Vec<_> = (0..10)
-        .map(|_| {
-            thread::spawn(move || {
-                let mut reader = ResponseReader::new(connect(addr));
-                for _ in 0..1000 {
-                    reader
-                        .stream()
-                        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                        .unwrap();
-                    assert_eq!(reader.next("GET").unwrap().body, b"ok\n");
-                }
+check!(
+    no_leaks_after_ten_thousand_requests,
+    [Part4],
+    own_server,
+    |part| {
+        let _alone = EXCLUSIVE.write().unwrap_or_else(PoisonError::into_inner);
+        let (fds_before, threads_before) = (open_fds(), server_threads());
+        let options = Options::default();
+        let server = start_faulty(part, &options, loop_config(&options));
+        let addr = server.addr();
+        let fds_serving = open_fds();
+        // A thread names itself once it runs: wait for all to be counted.
+        let limit = Duration::from_secs(10);
+        eventually("8 workers and a loop", limit, || {
+            server_threads() == threads_before + 8 + 1
+        });
+        // 10 keep-alive clients, 1,000 requests each.
+        let clients: Vec<_> = (0..10)
+            .map(|_| {
+                thread::spawn(move || {
+                    let mut reader = ResponseReader::new(connect(addr));
+                    for _ in 0..1000 {
+                        reader
+                            .stream()
+                            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                            .unwrap();
+                        assert_eq!(reader.next("GET").unwrap().body, b"ok\n");
+                    }
+                })
             })
-        })
-        .collect();
-    for client in clients {
-        client.join().unwrap();
+            .collect();
+        for client in clients {
+            client.join().unwrap();
+        }
+        // Clients that leave while a worker runs their request.
+        for _ in 0..20 {
+            let mut stream = connect(addr);
+            stream
+                .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            tests::client::reset(stream);
+        }
+        eventually("no jobs in flight", limit, || {
+            server.workers().in_flight() == 0
+        });
+        // Every connection is closed on the server's side too.
+        eventually("connections closed", limit, || open_fds() <= fds_serving);
+        assert_eq!(server.workers().live(), 8);
+        drop(server);
+        // The loop thread and the workers are joined, every socket closed.
+        eventually("threads joined", limit, || {
+            server_threads() <= threads_before
+        });
+        eventually("descriptors closed", limit, || open_fds() <= fds_before);
     }
-    // Clients that leave while a worker runs their request.
-    for _ in 0..20 {
-        let mut stream = connect(addr);
-        stream
-            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        tests::client::reset(stream);
-    }
-    let limit = Duration::from_secs(10);
-    eventually("no jobs in flight", limit, || {
-        server.monitor.in_flight() == 0
-    });
-    // Every connection is closed on the server's side too.
-    eventually("connections closed", limit, || open_fds() <= fds_serving);
-    assert_eq!(server.pool.live_workers(), 8);
-    drop(server);
-    // The loop thread and the workers are joined, every socket closed.
-    eventually("threads joined", limit, || {
-        server_threads() <= threads_before
-    });
-    eventually("descriptors closed", limit, || open_fds() <= fds_before);
-}
+);
