@@ -241,9 +241,12 @@ pub fn cgi_vars(
         if key == "HTTP_CONTENT_TYPE" || key == "HTTP_CONTENT_LENGTH" {
             continue;
         }
+        // Repeated fields join into one list (RFC 9110 §5.3), except
+        // cookies, whose list separator is `; ` (RFC 6265 §5.4).
+        let separator = if key == "HTTP_COOKIE" { "; " } else { ", " };
         vars.entry(key)
             .and_modify(|v: &mut String| {
-                v.push_str(", ");
+                v.push_str(separator);
                 v.push_str(value);
             })
             .or_insert_with(|| value.clone());

@@ -32,3 +32,28 @@ fn meta_variables() {
     assert_eq!(env.get("GATEWAY_INTERFACE"), Some("CGI/1.1"));
     assert_eq!(env.read_body(10).unwrap(), b"");
 }
+
+#[test]
+fn repeated_fields_join() {
+    let head = RequestHead {
+        method: "GET".into(),
+        target: "/".into(),
+        headers: vec![
+            ("Host".into(), "x".into()),
+            ("Accept".into(), "a/b".into()),
+            ("accept".into(), "c/d".into()),
+            ("Cookie".into(), "a=1".into()),
+            ("Cookie".into(), "b=2".into()),
+            ("Content-Type".into(), "text/plain".into()),
+            ("X_Sneaky".into(), "1".into()),
+        ],
+        ..RequestHead::default()
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], 8888));
+    let vars = cgi_vars(&head, &ServerInfo::new(addr, addr));
+    assert_eq!(vars["HTTP_ACCEPT"], "a/b, c/d");
+    assert_eq!(vars["HTTP_COOKIE"], "a=1; b=2");
+    assert_eq!(vars["CONTENT_TYPE"], "text/plain");
+    assert!(!vars.contains_key("HTTP_CONTENT_TYPE"));
+    assert!(!vars.contains_key("HTTP_X_SNEAKY"));
+}
