@@ -136,6 +136,7 @@ impl ChunkedDecoder {
         }
         Ok(i)
     }
+    // ANCHOR_END: chunked-decode
 
     /// Moves the state machine on by one byte outside chunk data.
     fn step(&mut self, b: u8) -> Result<(), HttpError> {
@@ -153,6 +154,7 @@ impl ChunkedDecoder {
             }
         }
         self.state = match (self.state, b) {
+            // ANCHOR: chunked-size
             (Size, b) if b.is_ascii_hexdigit() => {
                 // Overflow-checked: a size over u64 is an attack or a bug.
                 self.size = self
@@ -192,6 +194,7 @@ impl ChunkedDecoder {
             (DataCr | DataLf, _) => {
                 return Err(bad("missing CRLF after chunk data"));
             }
+            // ANCHOR_END: chunked-size
             // Trailer fields (RFC 9112 §7.1.2): checked for shape, then
             // dropped; a real server might pass allowed ones to the app.
             (TrailerStart, b'\r') => EndLf,
@@ -216,7 +219,6 @@ impl ChunkedDecoder {
         };
         Ok(())
     }
-    // ANCHOR_END: chunked-decode
 
     /// The size line is over: data follows, or the trailers.
     fn end_size_line(&mut self) -> Result<State, HttpError> {

@@ -69,8 +69,8 @@ impl<'a> Environ<'a> {
 
     /// The environ for a parsed request whose body is already in memory
     /// (the event loops read it whole before the app runs): the same as
-    /// [`from_request`](Self::from_request) with a cursor, minus the
-    /// allocation of a boxed reader on every request.
+    /// [`from_request`](Self::from_request) with a cursor, without
+    /// boxing a reader for every request.
     pub fn with_body(
         head: &'a RequestHead,
         info: &ServerInfo,

@@ -70,15 +70,7 @@ pub fn write_head(
     headers: &[(String, String)],
     body_len: Option<u64>,
 ) -> Plan {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_status(out, status);
-    out.push(b' ');
-    if is_field_value(reason) {
-        out.extend_from_slice(reason.as_bytes());
-    } else {
-        out.extend_from_slice(crate::error::reason(status).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
+    push_status_line(out, status, reason);
     for (name, value) in headers {
         // Framing is ours alone: a second Content-Length or a
         // Transfer-Encoding from the app would desync the client.
@@ -163,6 +155,20 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
 fn push_content_length(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(b"Content-Length: ");
     push_u64(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `HTTP/1.1 404 Not Found` and its line end. A reason that could break
+/// the line is replaced by the standard one.
+fn push_status_line(out: &mut Vec<u8>, status: u16, reason: &str) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_status(out, status);
+    out.push(b' ');
+    if is_field_value(reason) {
+        out.extend_from_slice(reason.as_bytes());
+    } else {
+        out.extend_from_slice(crate::error::reason(status).as_bytes());
+    }
     out.extend_from_slice(b"\r\n");
 }
 

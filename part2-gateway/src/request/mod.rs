@@ -251,7 +251,9 @@ fn parse_complete<'b>(
         expect_continue: facts.expect_continue,
     })
 }
+// ANCHOR_END: parse-head
 
+// ANCHOR: request-line
 /// The request line's method, target and version, each checked.
 fn request_line<'b>(
     req: &httparse::Request<'_, 'b>,
@@ -277,7 +279,7 @@ fn request_line<'b>(
     }
     Ok((method, target, version))
 }
-// ANCHOR_END: parse-head
+// ANCHOR_END: request-line
 
 // ANCHOR: httparse-error
 /// The status and detail for what `httparse` refused.
