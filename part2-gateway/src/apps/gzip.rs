@@ -277,11 +277,8 @@ impl Iterator for GzipStream {
             let encoder = self.encoder.as_mut()?;
             match self.inner.next() {
                 Some(Ok(chunk)) => {
-                    // A sync flush after each inner chunk: the app gave
-                    // us these bytes now, so the client should be able
-                    // to decode them now, not when the body ends. It
-                    // costs a few bytes per flush; file and CGI chunks
-                    // are 16-64 KiB, so that is noise.
+                    // Flush after each inner chunk, so the client can
+                    // decode what the app has produced so far.
                     let written = encoder
                         .write_all(&chunk)
                         .and_then(|()| encoder.flush());

@@ -99,10 +99,8 @@ impl Facts {
         } else if name.eq_ignore_ascii_case("expect")
             && version == Version::Http11
         {
-            // RFC 9110 §10.1.1: 100-continue is the only expectation
-            // defined; a server MAY answer 417 to any other, which we do
-            // so the client does not wait for something that won't come.
-            // An HTTP/1.0 server would not know Expect: it is ignored.
+            // RFC 9110 §10.1.1: 100-continue is the only expectation;
+            // any other gets 417, so the client does not wait in vain.
             for exp in list(value).filter(|e| !e.is_empty()) {
                 if exp.eq_ignore_ascii_case(b"100-continue") {
                     self.expect_continue = true;

@@ -154,10 +154,8 @@ impl App for Cgi {
             Ok(script) => script,
             Err(status) => return text_error(start_response, status, vec![]),
         };
-        // The whole body first, bounded. Scripts expect CONTENT_LENGTH
-        // (RFC 3875 §4.1.2), which a chunked request lacks until it has
-        // been read; and holding the bytes lets a separate thread feed
-        // them to the script without borrowing the environ.
+        // The whole body first, bounded: a chunked body has no
+        // CONTENT_LENGTH (RFC 3875 §4.1.2) until it has been decoded.
         let mut input = Vec::new();
         let limit = self.max_input;
         let mut body = environ.input().take(limit.saturating_add(1));
@@ -201,6 +199,8 @@ const HANDLED_BY_THE_SERVER: &[&str] = &[
     // "httpoxy": a client's `Proxy:` header would become the proxy
     // setting of many HTTP libraries inside the script.
     "HTTP_PROXY",
+    // HTTP_AUTHORIZATION stays: this server checks no credentials, so
+    // the script must (the book's CGI section says why).
 ];
 
 // ANCHOR: cgi-env
@@ -294,10 +294,8 @@ impl Cgi {
                 }
             })?;
         let (mut stdin, mut stdout, stderr) = pipes;
-        // Feed stdin from its own thread: a script may write a lot before
-        // it reads, and if we were blocked writing its stdin while it was
-        // blocked writing its stdout, neither would ever move. Dropping
-        // `stdin` at the end closes it: the script sees end of input.
+        // Feed stdin from its own thread, or a script that writes before
+        // it reads would wait for us while we wait for it (a deadlock).
         thread::spawn(move || {
             // An error means the script exited or closed stdin without
             // reading everything; that is its right.
