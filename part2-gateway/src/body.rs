@@ -26,19 +26,9 @@ pub struct BodyDecoder {
 }
 
 impl BodyDecoder {
-    /// A decoder for `framing`; a `Content-Length` over `max_body` is
-    /// refused at once with 413.
-    ///
-    /// Trailer fields of a chunked body may take as many bytes as a
-    /// default [`Limits::max_head`]; [`with_limits`](Self::with_limits)
-    /// takes them from the server's limits instead.
-    pub fn new(framing: Framing, max_body: u64) -> Result<Self, HttpError> {
-        let max_trailer = Limits::default().max_head;
-        Self::build(framing, max_body, max_trailer)
-    }
-
-    /// A decoder for `framing` bounded by `limits.max_body` (413) and, for
-    /// chunked trailer fields, `limits.max_head` (431).
+    /// A decoder for `framing`, bounded by `limits.max_body` (413) and,
+    /// for the trailer fields of a chunked body, `limits.max_head` (431).
+    /// A `Content-Length` over the body limit is refused at once.
     pub fn with_limits(
         framing: Framing,
         limits: &Limits,
@@ -98,63 +88,4 @@ impl BodyDecoder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_body() {
-        let mut d = BodyDecoder::new(Framing::None, 10).unwrap();
-        assert!(d.is_done());
-        let mut out = Vec::new();
-        assert_eq!(d.decode(b"GET / HTTP/1.1", &mut out), Ok(0));
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn length_passes_exactly_n() {
-        let mut d = BodyDecoder::new(Framing::Length(5), 10).unwrap();
-        let mut out = Vec::new();
-        assert!(!d.is_done());
-        assert_eq!(d.decode(b"ab", &mut out), Ok(2));
-        assert!(!d.is_done());
-        assert_eq!(d.decode(b"cdeNEXT", &mut out), Ok(3));
-        assert!(d.is_done());
-        assert_eq!(out, b"abcde");
-        assert_eq!(d.decode(b"more", &mut out), Ok(0));
-        let zero = BodyDecoder::new(Framing::Length(0), 10).unwrap();
-        assert!(zero.is_done());
-    }
-
-    #[test]
-    fn length_over_max_is_413_at_once() {
-        let err = BodyDecoder::new(Framing::Length(11), 10).unwrap_err();
-        assert_eq!(err.status, 413);
-        assert!(BodyDecoder::new(Framing::Length(10), 10).is_ok());
-    }
-
-    #[test]
-    fn chunked() {
-        let mut d = BodyDecoder::new(Framing::Chunked, 10).unwrap();
-        let mut out = Vec::new();
-        assert_eq!(d.decode(b"3\r\nabc\r\n0\r\n\r\nX", &mut out), Ok(13));
-        assert!(d.is_done());
-        assert_eq!(out, b"abc");
-        let mut d = BodyDecoder::new(Framing::Chunked, 2).unwrap();
-        let err = d.decode(b"3\r\nabc\r\n", &mut out).unwrap_err();
-        assert_eq!(err.status, 413);
-    }
-
-    #[test]
-    fn trailer_limit_from_limits() {
-        let limits = Limits {
-            max_head: 8,
-            ..Limits::default()
-        };
-        let mut d =
-            BodyDecoder::with_limits(Framing::Chunked, &limits).unwrap();
-        let err = d
-            .decode(b"0\r\nX-Long: 123456\r\n\r\n", &mut Vec::new())
-            .unwrap_err();
-        assert_eq!(err.status, 431);
-    }
-}
+mod tests;

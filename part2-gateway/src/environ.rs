@@ -69,8 +69,8 @@ impl<'a> Environ<'a> {
 
     /// The environ for a parsed request whose body is already in memory
     /// (the event loops read it whole before the app runs): the same as
-    /// [`from_request`](Self::from_request) with a cursor, minus the
-    /// allocation of a boxed reader on every request.
+    /// [`from_request`](Self::from_request) with a cursor, without
+    /// boxing a reader for every request.
     pub fn with_body(
         head: &'a RequestHead,
         info: &ServerInfo,
@@ -129,7 +129,9 @@ impl<'a> Environ<'a> {
     /// Reads the whole body, refusing more than `limit` bytes.
     pub fn read_body(&mut self, limit: u64) -> io::Result<Vec<u8>> {
         let mut body = Vec::new();
-        self.input().take(limit + 1).read_to_end(&mut body)?;
+        self.input()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut body)?;
         if body.len() as u64 > limit {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -239,9 +241,12 @@ pub fn cgi_vars(
         if key == "HTTP_CONTENT_TYPE" || key == "HTTP_CONTENT_LENGTH" {
             continue;
         }
+        // Repeated fields join into one list (RFC 9110 §5.3), except
+        // cookies, whose list separator is `; ` (RFC 6265 §5.4).
+        let separator = if key == "HTTP_COOKIE" { "; " } else { ", " };
         vars.entry(key)
             .and_modify(|v: &mut String| {
-                v.push_str(", ");
+                v.push_str(separator);
                 v.push_str(value);
             })
             .or_insert_with(|| value.clone());
@@ -310,39 +315,4 @@ pub fn percent_decode(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_split() {
-        assert_eq!(split_target("/a/b?x=1&y"), ("/a/b", "x=1&y"));
-        assert_eq!(split_target("/"), ("/", ""));
-        assert_eq!(split_target("http://example.com/p?q"), ("/p", "q"));
-        assert_eq!(split_target("HTTP://example.com"), ("/", ""));
-        assert_eq!(split_target("*"), ("", ""));
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("/a%20b"), "/a b");
-        assert_eq!(percent_decode("%2e%2E/x"), "../x");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%41"), "A");
-    }
-
-    #[test]
-    fn meta_variables() {
-        let mut env = Environ::for_test("POST", "/echo/x%20y?a=1&b=two%21");
-        assert_eq!(env.method(), "POST");
-        assert_eq!(env.path_info(), "/echo/x y");
-        assert_eq!(env.query_string(), "a=1&b=two%21");
-        assert_eq!(env.query_param("b").as_deref(), Some("two!"));
-        assert_eq!(env.query_param("c"), None);
-        assert_eq!(env.get("HTTP_HOST"), Some("localhost"));
-        assert_eq!(env.get("SERVER_NAME"), Some("localhost"));
-        assert_eq!(env.get("SERVER_PORT"), Some("8888"));
-        assert_eq!(env.get("GATEWAY_INTERFACE"), Some("CGI/1.1"));
-        assert_eq!(env.read_body(10).unwrap(), b"");
-    }
-}
+mod tests;

@@ -15,6 +15,7 @@ use crate::gateway::{App, Body, StartResponse, is_server_owned};
 use crate::response::{
     BodyEncoder, OutFraming, Plan, RequestFacts, write_error, write_head,
 };
+use crate::rfc::text_error;
 
 /// A response being produced: its head, then its body, as bytes to write.
 pub struct Exchange {
@@ -121,16 +122,18 @@ impl Exchange {
     }
 
     fn internal_error(request: RequestFacts, problem: &str) -> Self {
-        let text = format!("{} {}\n", 500, reason(500));
-        let headers = vec![(
-            "Content-Type".to_string(),
-            "text/plain; charset=utf-8".to_string(),
-        )];
+        let mut start_response = StartResponse::new();
+        let body = text_error(&mut start_response, 500, Vec::new());
         let mut head = Vec::with_capacity(256);
-        let len = Some(text.len() as u64);
-        let plan =
-            write_head(&mut head, &request, 500, reason(500), &headers, len);
-        let mut exchange = Exchange::new(head, Body::from(text), plan, 500);
+        let plan = write_head(
+            &mut head,
+            &request,
+            500,
+            reason(500),
+            start_response.headers(),
+            body.known_len(),
+        );
+        let mut exchange = Exchange::new(head, body, plan, 500);
         exchange.problem = Some(problem.to_string());
         exchange
     }

@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod log;
 pub mod request;
 pub mod response;
+pub mod rfc;
 pub mod server;
 
 pub use environ::{Environ, ServerInfo};

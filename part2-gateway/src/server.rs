@@ -250,8 +250,7 @@ impl<'a> Connection<'a> {
     /// whether the connection may carry another request.
     fn serve_one(&mut self, head: &RequestHead) -> Result<bool, Reason> {
         let limits = &self.config.limits;
-        let mut decoder = match BodyDecoder::new(head.framing, limits.max_body)
-        {
+        let mut decoder = match BodyDecoder::with_limits(head.framing, limits) {
             Ok(decoder) => decoder,
             // Refused before the app runs and before any `100 Continue`:
             // the client that waits for it never sends the body.
@@ -470,3 +469,6 @@ impl BodyReader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 
 use part2_gateway::HttpError;
 use part2_gateway::body::BodyDecoder;
-use part2_gateway::request::{Limits, RequestHead, RequestParser};
+use part2_gateway::request::{Limits, RequestHead, RequestParser, parse_head};
 use proptest::prelude::*;
 
 /// What a connection's bytes amounted to: the requests read in full,
@@ -326,5 +326,39 @@ proptest! {
             mutate(&mut bytes, m);
         }
         prop_assert_eq!(in_pieces(&bytes, &cuts), at_once(&bytes));
+    }
+
+    /// The plain scan of the book (`parse_head`, from the start on every
+    /// call) and the parser a server keeps give the same answer at every
+    /// prefix of a stream, valid or not, with small limits too.
+    #[test]
+    fn the_plain_scan_and_the_parser_agree(
+        reqs in proptest::collection::vec(req(), 1..3),
+        mutations in proptest::collection::vec(mutation(), 0..3),
+        small in any::<bool>(),
+    ) {
+        let (mut bytes, _) = encode(&reqs);
+        for m in &mutations {
+            mutate(&mut bytes, m);
+        }
+        let limits = if small {
+            Limits {
+                max_request_line: 24,
+                max_head: 90,
+                max_headers: 3,
+                ..Limits::default()
+            }
+        } else {
+            Limits::default()
+        };
+        let mut parser = RequestParser::new();
+        for end in 0..=bytes.len() {
+            let plain = parse_head(&bytes[..end], &limits);
+            let kept = parser.parse(&bytes[..end], &limits);
+            prop_assert_eq!(&kept, &plain, "at {} bytes", end);
+            if !matches!(plain, Ok(None)) {
+                break;
+            }
+        }
     }
 }

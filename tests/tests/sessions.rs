@@ -227,6 +227,8 @@ const MANIFEST: &[Session] = &[
     s("part2-curl-environ.txt", Part::Part2, demo),
     s("part2-curl-http10.txt", Part::Part2, demo),
     s("part2-curl-traversal.txt", Part::Part2, demo),
+    s("part2-curl-flask.txt", Part::Part2, demo),
+    s("part2-ex2-expect.txt", Part::Part2, demo),
     s("part3-nc-pipeline.txt", Part::Part3, demo),
     s("part3-nc-half-close.txt", Part::Part3, demo),
     s("part3-telnet-slowloris.txt", Part::Part3, book_defaults)
