@@ -14,6 +14,7 @@
 //! and then the connection simply waits for the loop to call it again
 //! when the socket is ready.
 
+use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
@@ -26,15 +27,27 @@ use part2_gateway::environ::ServerInfo;
 use part2_gateway::error::HttpError;
 use part2_gateway::exchange::Exchange;
 use part2_gateway::log;
-use part2_gateway::request::{RequestHead, RequestParser, Version};
+use part2_gateway::request::{Limits, RequestHead, RequestParser, Version};
 use part2_gateway::response::CONTINUE;
 
 use crate::dispatch::{Dispatch, Output, Progress, Request};
 use crate::event_loop::Config;
-use crate::timer::{ConnId, Timers};
+use crate::timer::Timers;
+use crate::trace::{Log, trace};
 
 /// How much response the loop prepares before writing it.
 const OUT_CHUNK: usize = 64 * 1024;
+
+/// Which connection: its slab slot and its serial number, so that
+/// anything still naming a closed connection (a timer entry, say) never
+/// acts on the next one that reuses the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId {
+    /// The slot in the slab, also the `mio::Token`.
+    pub slot: usize,
+    /// Unique for the life of the loop; `#N` in `--trace` lines.
+    pub serial: u64,
+}
 
 // ANCHOR: phase
 /// Where a connection is in its request/response cycle.
@@ -65,13 +78,51 @@ enum Phase {
 }
 // ANCHOR_END: phase
 
-/// Why a connection ended, for the log line dropped connections get.
+impl Phase {
+    /// Its name, for `--trace`.
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Idle => "Idle",
+            Phase::Head => "Head",
+            Phase::Body { .. } => "Body",
+            Phase::Respond { .. } => "Respond",
+            Phase::Closing => "Closing",
+        }
+    }
+}
+
+/// For `--trace`: the name, and the request if there is one, as in
+/// `Respond GET /hello`.
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())?;
+        match self {
+            Phase::Body { head, .. }
+            | Phase::Respond {
+                head: Some(head), ..
+            } => write!(f, " {} {}", head.method, head.target),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a connection ended.
 #[derive(Debug)]
 pub enum Closed {
-    /// An ordinary end: the client closed, or keep-alive ended.
-    Quiet,
-    /// Something worth a log line.
+    /// An ordinary end (the client closed, keep-alive ended); the reason
+    /// shows only with `--trace`.
+    Quiet(&'static str),
+    /// Something worth a line on stderr.
     Reason(String),
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Closed::Quiet(reason) => f.write_str(reason),
+            Closed::Reason(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// Everything the loop lends a connection while it runs.
@@ -85,43 +136,14 @@ pub struct Ctx<'a> {
     /// A read buffer shared by every connection, so an idle connection
     /// holds no buffer of its own.
     pub scratch: &'a mut [u8],
-    /// Access-log lines, written once per loop turn.
-    pub log: &'a mut String,
+    /// Access-log, `--verbose` and `--trace` lines, written once per turn.
+    pub log: &'a mut Log,
     /// For switching interest on and off.
     pub registry: &'a Registry,
     /// The time this loop turn started.
     pub now: Instant,
     /// The loop is shutting down: finish what is in flight, keep nothing.
     pub draining: bool,
-    /// Heads of finished requests, for new ones to be parsed into.
-    pub spare_heads: &'a mut Vec<Arc<RequestHead>>,
-}
-
-/// How many finished heads the loop keeps for reuse.
-///
-/// A head is half a dozen small allocations (its strings, its list of
-/// headers). Part 3 frees each one in the same turn it was made, which
-/// `malloc` serves from a small per-thread cache; part 4 frees a whole
-/// turn's heads a turn later, more than that cache holds. Parsing into
-/// the heads of earlier requests skips `malloc` for both, and a bound
-/// keeps the memory they hold small.
-pub const SPARE_HEADS: usize = 64;
-
-impl Ctx<'_> {
-    /// A head to parse the next request into: a spare, or a new one.
-    fn spare_head(&mut self) -> Arc<RequestHead> {
-        self.spare_heads.pop().unwrap_or_default()
-    }
-
-    /// Keeps a finished request's head for reuse, if nobody else still
-    /// holds it (part 4's worker may) and the spares are not full.
-    fn recycle_head(&mut self, mut head: Arc<RequestHead>) {
-        if self.spare_heads.len() < SPARE_HEADS
-            && Arc::get_mut(&mut head).is_some()
-        {
-            self.spare_heads.push(head);
-        }
-    }
 }
 
 /// One client connection.
@@ -139,13 +161,11 @@ pub struct Connection {
     /// Bytes waiting to be written, from `out_pos` on.
     outbuf: Vec<u8>,
     out_pos: usize,
-    /// The socket may have bytes we have not read (edge-triggered
-    /// readiness tells us once; we remember it).
+    /// The socket may have bytes we have not read: edge-triggered
+    /// readiness tells us once, so we remember it until `WouldBlock`.
     readable: bool,
     /// The client shut its side (read returned 0).
     read_closed: bool,
-    /// The poller said the client shut its side; read until we see it.
-    fin_pending: bool,
     /// Close after the current response, whatever keep-alive says.
     close_after: bool,
     /// We refused the request (an error status): the client may still be
@@ -177,7 +197,6 @@ impl Connection {
             // before waiting for an event that may already have passed.
             readable: true,
             read_closed: false,
-            fin_pending: false,
             close_after: false,
             refused: false,
             want_write: false,
@@ -194,7 +213,7 @@ impl Connection {
             ctx.registry
                 .register(&mut self.stream, token, Interest::READABLE)
         {
-            return Err(self.io_closed(&format!("cannot register: {e}")));
+            return Err(Closed::Reason(format!("cannot register: {e}")));
         }
         self.set_deadline(Some(ctx.now + ctx.config.idle_timeout), ctx);
         Ok(())
@@ -215,10 +234,10 @@ impl Connection {
         matches!(self.phase, Phase::Idle) && self.inbuf.is_empty()
     }
 
-    /// The loop saw readiness on this socket.
-    pub fn ready(&mut self, readable: bool, read_closed: bool) {
-        self.readable |= readable || read_closed;
-        self.fin_pending |= read_closed;
+    /// The poller says the socket is readable: until a read says
+    /// `WouldBlock`, there may be bytes (or the end of the stream) to read.
+    pub fn ready(&mut self) {
+        self.readable = true;
     }
 
     /// Ends keep-alive: the current response is the last.
@@ -239,6 +258,12 @@ impl Connection {
         }
     }
     // ANCHOR_END: set-deadline
+
+    /// Moves to `phase`.
+    fn enter(&mut self, phase: Phase, ctx: &mut Ctx<'_>) {
+        trace!(ctx.log, self.id, "{} -> {phase}", self.phase.name());
+        self.phase = phase;
+    }
 
     /// A heap entry of ours came due. Returns `Err` to close.
     pub fn on_timer(
@@ -264,18 +289,17 @@ impl Connection {
     fn timed_out(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Closed> {
         self.deadline = None;
         match &self.phase {
-            Phase::Idle => Err(Closed::Quiet),
+            Phase::Idle => Err(Closed::Quiet("idle timeout")),
             Phase::Head | Phase::Body { .. } => {
                 // A slowloris ends here: 408, then close.
                 let error = HttpError::new(408, "request not complete in time");
-                self.refuse(None, &error, ctx);
+                self.refuse(self.body_head(), &error, ctx);
                 self.drive(ctx)
             }
-            Phase::Respond { .. } => Err(Closed::Reason(format!(
-                "{}: write stalled, client not reading",
-                self.peer()
-            ))),
-            Phase::Closing => Err(Closed::Quiet),
+            Phase::Respond { .. } => {
+                Err(Closed::Reason("write stalled, client not reading".into()))
+            }
+            Phase::Closing => Err(Closed::Quiet("linger timeout")),
         }
     }
     // ANCHOR_END: timed-out
@@ -314,8 +338,9 @@ impl Connection {
     fn flush(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {
         while self.out_pos < self.outbuf.len() {
             match self.stream.write(&self.outbuf[self.out_pos..]) {
-                Ok(0) => return Err(self.io_closed("write returned 0")),
+                Ok(0) => return Err(Closed::Reason("write returned 0".into())),
                 Ok(n) => {
+                    trace!(ctx.log, self.id, "wrote {n} bytes");
                     self.out_pos += n;
                     if self.want_write {
                         // Progress: the stall clock starts again.
@@ -324,6 +349,7 @@ impl Connection {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    trace!(ctx.log, self.id, "write would block");
                     // The kernel's send buffer is full: ask to be told
                     // when it drains, and give the client a deadline.
                     if !self.want_write {
@@ -334,7 +360,7 @@ impl Connection {
                     return Ok(false);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_closed(&e.to_string())),
+                Err(e) => return Err(Closed::Reason(e.to_string())),
             }
         }
         self.outbuf.clear();
@@ -386,7 +412,7 @@ impl Connection {
                 *started = true;
                 if ctx.config.verbose {
                     let dump = log::dump_head(&self.outbuf[start..], "> ");
-                    ctx.log.push_str(&dump);
+                    ctx.log.text().push_str(&dump);
                 }
             }
             if !*produced || self.outbuf.len() > start {
@@ -399,26 +425,27 @@ impl Connection {
             log::stderr_line(&format!("{}: {problem}", self.info.remote_addr));
         }
         if ctx.config.access_log {
+            let text = ctx.log.text();
             log::push_access_line(
-                ctx.log,
+                text,
                 self.info.remote_addr.ip(),
                 head.as_deref(),
                 output.status(),
                 output.body_bytes(),
             );
-            ctx.log.push('\n');
+            text.push('\n');
         }
         if let Some(head) = head.take() {
-            ctx.recycle_head(head);
+            ctx.dispatch.recycle_head(head);
         }
         if keep {
-            self.phase = Phase::Idle;
             self.enter_idle(ctx);
         } else if self.inbuf.is_empty() && !self.readable && !self.refused {
-            // Everything the client sent has been read and answered: a
-            // plain close cannot turn into a reset, so skip the linger
-            // (nginx makes the same guess).
-            return Err(Closed::Quiet);
+            // All the client sent so far is read and answered: close at
+            // once. Only bytes it sends after this would draw a reset, and
+            // a client told `close` seldom sends more (nginx makes the same
+            // guess); after an error we linger, as it may still be sending.
+            return Err(Closed::Quiet("response done, not kept alive"));
         } else {
             self.start_closing(ctx);
         }
@@ -426,16 +453,14 @@ impl Connection {
     }
 
     // ANCHOR: enter-idle
-    /// Back between requests: give the buffers back if nothing is
-    /// pipelined, so 10,000 idle connections cost little memory.
+    /// Back between requests: give the buffers back, so 10,000 idle
+    /// connections cost little memory. Bytes of a pipelined request stay
+    /// in `inbuf`, and `drive` parses them next.
     fn enter_idle(&mut self, ctx: &mut Ctx<'_>) {
+        self.enter(Phase::Idle, ctx);
         if self.inbuf.is_empty() {
             self.inbuf = Vec::new();
             self.set_deadline(Some(ctx.now + ctx.config.idle_timeout), ctx);
-        } else {
-            self.phase = Phase::Head;
-            let at = ctx.now + ctx.config.request_timeout;
-            self.set_deadline(Some(at), ctx);
         }
         self.outbuf = Vec::new();
         self.out_pos = 0;
@@ -445,7 +470,7 @@ impl Connection {
     // ANCHOR: closing
     fn start_closing(&mut self, ctx: &mut Ctx<'_>) {
         let _ = self.stream.shutdown(Shutdown::Write);
-        self.phase = Phase::Closing;
+        self.enter(Phase::Closing, ctx);
         self.inbuf = Vec::new();
         self.set_deadline(Some(ctx.now + ctx.config.linger_timeout), ctx);
     }
@@ -454,11 +479,13 @@ impl Connection {
     fn linger(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Closed> {
         loop {
             match self.stream.read(ctx.scratch) {
-                Ok(0) => return Err(Closed::Quiet),
+                Ok(0) => return Err(Closed::Quiet("client closed")),
                 Ok(_) => continue,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return Err(Closed::Quiet),
+                Err(_) => {
+                    return Err(Closed::Quiet("read failed while lingering"));
+                }
             }
         }
     }
@@ -468,79 +495,68 @@ impl Connection {
     /// Advances the request in `inbuf` as far as the bytes allow.
     /// Returns whether anything changed.
     fn parse(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        match &mut self.phase {
-            Phase::Idle | Phase::Head => {
-                if self.inbuf.is_empty() {
-                    return false;
-                }
-                let limits = &ctx.config.limits;
-                let mut head = ctx.spare_head();
-                let into = Arc::make_mut(&mut head);
-                match self.parser.parse_into(&self.inbuf, limits, into) {
-                    Ok(None) => {
-                        ctx.recycle_head(head);
-                        if matches!(self.phase, Phase::Idle) {
-                            // The first bytes of a request: its clock starts.
-                            self.phase = Phase::Head;
-                            let at = ctx.now + ctx.config.request_timeout;
-                            self.set_deadline(Some(at), ctx);
-                        }
-                        false
-                    }
-                    Ok(Some(used)) => {
-                        if ctx.config.verbose {
-                            let dump =
-                                log::dump_head(&self.inbuf[..used], "< ");
-                            ctx.log.push_str(&dump);
-                        }
-                        self.inbuf.drain(..used);
-                        if matches!(self.phase, Phase::Idle) {
-                            let at = ctx.now + ctx.config.request_timeout;
-                            self.set_deadline(Some(at), ctx);
-                        }
-                        self.start_body(head, ctx);
-                        true
-                    }
-                    Err(error) => {
-                        ctx.recycle_head(head);
-                        self.refuse(None, &error, ctx);
-                        true
-                    }
-                }
-            }
-            Phase::Body { decoder, body, .. } => {
-                if self.inbuf.is_empty() && !decoder.is_done() {
-                    return false;
-                }
-                match decoder.decode(&self.inbuf, body) {
-                    Ok(used) => {
-                        self.inbuf.drain(..used);
-                        if decoder.is_done() {
-                            self.run(ctx);
-                            return true;
-                        }
-                        used > 0
-                    }
-                    Err(error) => {
-                        let head = self.take_head();
-                        self.refuse(head, &error, ctx);
-                        true
-                    }
-                }
-            }
+        if self.inbuf.is_empty() {
+            return false;
+        }
+        match self.phase {
+            Phase::Idle | Phase::Head => self.parse_head(ctx),
+            Phase::Body { .. } => self.decode_body(ctx),
             Phase::Respond { .. } | Phase::Closing => false,
+        }
+    }
+
+    fn parse_head(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if matches!(self.phase, Phase::Idle) {
+            // The first bytes of a request: its clock starts.
+            self.enter(Phase::Head, ctx);
+            let at = ctx.now + ctx.config.request_timeout;
+            self.set_deadline(Some(at), ctx);
+        }
+        let limits = &ctx.config.limits;
+        let parsed = match ctx.dispatch.spare_head() {
+            None => self.parser.parse(&self.inbuf, limits),
+            Some(spare) => self.parse_into(spare, limits),
+        };
+        match parsed {
+            Ok(None) => false, // incomplete: read more
+            Ok(Some((head, used))) => {
+                if ctx.config.verbose {
+                    let dump = log::dump_head(&self.inbuf[..used], "< ");
+                    ctx.log.text().push_str(&dump);
+                }
+                self.inbuf.drain(..used);
+                self.start_body(Arc::new(head), ctx);
+                true
+            }
+            Err(error) => {
+                self.refuse(None, &error, ctx);
+                true
+            }
         }
     }
     // ANCHOR_END: parse
 
-    fn take_head(&mut self) -> Option<Arc<RequestHead>> {
-        match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Body { head, .. } => Some(head),
+    /// Parses into a head the dispatcher had spare
+    /// ([`Dispatch::spare_head`]) rather than a new one.
+    fn parse_into(
+        &mut self,
+        mut head: RequestHead,
+        limits: &Limits,
+    ) -> Result<Option<(RequestHead, usize)>, HttpError> {
+        let used = self.parser.parse_into(&self.inbuf, limits, &mut head)?;
+        Ok(used.map(|used| (head, used)))
+    }
+
+    /// The head of the request whose body is being read, if any.
+    fn body_head(&self) -> Option<Arc<RequestHead>> {
+        match &self.phase {
+            Phase::Body { head, .. } => Some(Arc::clone(head)),
             _ => None,
         }
     }
 
     // ANCHOR: start-body
+    /// The head is whole: read its body, or run it now if it has none.
     fn start_body(&mut self, head: Arc<RequestHead>, ctx: &mut Ctx<'_>) {
         let limits = &ctx.config.limits;
         let decoder = match BodyDecoder::with_limits(head.framing, limits) {
@@ -552,30 +568,68 @@ impl Connection {
                 return;
             }
         };
-        let wants_continue = head.expect_continue
+        if decoder.is_done() {
+            return self.run(head, Vec::new(), ctx); // no body
+        }
+        let waiting = head.expect_continue
             && head.version == Version::Http11
-            && !decoder.is_done()
             && self.inbuf.is_empty();
-        if wants_continue {
-            // We are about to read the body: say so. (Part 2 waits until
-            // the app reads; here the body is read before the app runs.)
+        if waiting {
+            // The client waits for our word before it sends the body,
+            // and this loop reads every body before the app runs: say
+            // `100 Continue` now. (Part 2 waits until the app reads.)
             self.outbuf.extend_from_slice(CONTINUE);
         }
-        self.phase = Phase::Body {
-            head,
-            decoder,
-            body: Vec::new(),
-        };
+        let body = Vec::new();
+        self.enter(
+            Phase::Body {
+                head,
+                decoder,
+                body,
+            },
+            ctx,
+        );
     }
     // ANCHOR_END: start-body
 
-    /// The request is complete: hand it to the dispatcher.
-    fn run(&mut self, ctx: &mut Ctx<'_>) {
-        let Phase::Body { head, body, .. } =
-            std::mem::replace(&mut self.phase, Phase::Idle)
+    // ANCHOR: decode-body
+    /// Feeds `inbuf` to the body decoder; runs the request once the body
+    /// is whole.
+    fn decode_body(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let Phase::Body {
+            head,
+            decoder,
+            body,
+        } = &mut self.phase
         else {
-            return;
+            return false;
         };
+        match decoder.decode(&self.inbuf, body) {
+            Ok(used) => {
+                self.inbuf.drain(..used);
+                if decoder.is_done() {
+                    let head = Arc::clone(head);
+                    let body = std::mem::take(body);
+                    self.run(head, body, ctx);
+                    return true;
+                }
+                used > 0
+            }
+            Err(error) => {
+                self.refuse(self.body_head(), &error, ctx);
+                true
+            }
+        }
+    }
+    // ANCHOR_END: decode-body
+
+    /// The request is complete: hand it to the dispatcher.
+    fn run(
+        &mut self,
+        head: Arc<RequestHead>,
+        body: Vec<u8>,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.set_deadline(None, ctx);
         // Shared, not cloned: the dispatcher (maybe on another thread)
         // reads the request, and the log line needs it afterwards.
@@ -585,12 +639,17 @@ impl Connection {
             info: self.info,
         };
         let output = ctx.dispatch.dispatch(self.id, request);
-        self.phase = Phase::Respond {
-            output,
-            head: Some(head),
-            produced: false,
-            started: false,
-        };
+        let head = Some(head);
+        let (produced, started) = (false, false);
+        self.enter(
+            Phase::Respond {
+                output,
+                head,
+                produced,
+                started,
+            },
+            ctx,
+        );
     }
 
     /// Answers with an error and closes after it.
@@ -600,21 +659,28 @@ impl Connection {
         error: &HttpError,
         ctx: &mut Ctx<'_>,
     ) {
+        trace!(ctx.log, self.id, "refuse {} {}", error.status, error.detail);
         self.close_after = true;
         self.refused = true;
         self.inbuf = Vec::new();
         self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
-        self.phase = Phase::Respond {
-            output: Box::new(Exchange::error(error)),
-            head,
-            produced: false,
-            started: false,
-        };
+        let output: Box<dyn Output> = Box::new(Exchange::error(error));
+        let (produced, started) = (false, false);
+        self.enter(
+            Phase::Respond {
+                output,
+                head,
+                produced,
+                started,
+            },
+            ctx,
+        );
     }
 
     // ANCHOR: read
-    /// Reads what the socket has. Returns `Ok(true)` if bytes arrived.
+    /// Reads until the socket says `WouldBlock`, the only answer that
+    /// clears `readable`. Returns `Ok(true)` if bytes arrived.
     fn read(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {
         if !self.readable {
             return Ok(false);
@@ -626,6 +692,7 @@ impl Connection {
         loop {
             match self.stream.read(ctx.scratch) {
                 Ok(0) => {
+                    trace!(ctx.log, self.id, "read 0 bytes: end of stream");
                     self.read_closed = true;
                     if got {
                         return Ok(true); // serve what came before the FIN
@@ -633,17 +700,9 @@ impl Connection {
                     return self.after_eof(ctx);
                 }
                 Ok(n) => {
+                    trace!(ctx.log, self.id, "read {n} bytes");
                     self.inbuf.extend_from_slice(&ctx.scratch[..n]);
                     got = true;
-                    if n < ctx.scratch.len() && !self.fin_pending {
-                        // A short read emptied the socket's buffer, and
-                        // with edge-triggered readiness bytes arriving
-                        // later raise a new event: skip the read that
-                        // would only say WouldBlock (one syscall less per
-                        // request). Not after a FIN: we must read the 0.
-                        self.readable = false;
-                        return Ok(true);
-                    }
                     // Don't let one connection buffer without bound; the
                     // parser will refuse what is too large anyway.
                     if self.inbuf.len() > ctx.config.max_inbuf() {
@@ -651,11 +710,12 @@ impl Connection {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    trace!(ctx.log, self.id, "read would block");
                     self.readable = false;
                     return Ok(got);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_closed(&e.to_string())),
+                Err(e) => return Err(Closed::Reason(e.to_string())),
             }
         }
     }
@@ -665,22 +725,16 @@ impl Connection {
     fn after_eof(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {
         self.readable = false;
         match &self.phase {
-            Phase::Idle if self.inbuf.is_empty() => Err(Closed::Quiet),
-            Phase::Idle | Phase::Head => Err(Closed::Reason(format!(
-                "{}: closed in the middle of a request head",
-                self.peer()
-            ))),
+            Phase::Idle => Err(Closed::Quiet("client closed")),
+            Phase::Head => Err(Closed::Reason(
+                "closed in the middle of a request head".into(),
+            )),
             Phase::Body { .. } => {
-                let head = self.take_head();
                 let error = HttpError::new(400, "body ended early");
-                self.refuse(head, &error, ctx);
+                self.refuse(self.body_head(), &error, ctx);
                 Ok(true)
             }
             Phase::Respond { .. } | Phase::Closing => Ok(false),
         }
-    }
-
-    fn io_closed(&self, what: &str) -> Closed {
-        Closed::Reason(format!("{}: {what}", self.peer()))
     }
 }

@@ -15,7 +15,8 @@ use part2_gateway::gateway::SharedApp;
 use part2_gateway::request::RequestHead;
 use part2_gateway::response::RequestFacts;
 
-use crate::timer::ConnId;
+use crate::connection::ConnId;
+use crate::trace::Tracer;
 
 /// A complete request: its head, its whole decoded body, and who sent it.
 #[derive(Debug)]
@@ -84,37 +85,47 @@ impl Output for Exchange {
 
 /// Runs complete requests. The loop calls it from its one thread.
 pub trait Dispatch {
-    /// Called once at start with the loop's waker, for dispatchers whose
-    /// outputs are produced elsewhere and must wake the loop.
+    /// Called once at start with the waker that interrupts the loop's
+    /// `poll`, for output made on other threads.
     fn attach(&mut self, waker: Arc<Waker>) {
         let _ = waker;
     }
 
-    /// Starts the response to `request` for connection `id`.
+    /// Called once at start with `--trace`: where the dispatcher writes
+    /// trace lines of its own.
+    fn trace_to(&mut self, tracer: Tracer) {
+        let _ = tracer;
+    }
+
+    /// Starts the response to `request` from connection `id`.
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output>;
 
-    /// Once per loop turn: appends the connections whose pending output
-    /// has news. The default has none.
+    /// Once per turn, before the ready connections are driven: adds the
+    /// connections whose pending output has news.
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
         let _ = ready;
     }
 
-    /// Called once per loop turn, after every ready connection has been
-    /// driven. A dispatcher that hands work to other threads can gather
-    /// the turn's requests and pass them on here in one go (part 4 does,
-    /// to wake its workers once per turn rather than once per request).
-    ///
-    /// Returns how soon the loop should come back, even if no event
-    /// arrives, to call it again (part 4 watches for jobs that wait too
-    /// long). The default has nothing to do, and no such deadline.
+    /// Once per turn, after every ready connection was driven: how soon
+    /// the loop must come back even if no event arrives.
     fn turn_end(&mut self) -> Option<Duration> {
         None
     }
 
-    /// Whether work is still running elsewhere (part 4's workers); the
-    /// loop waits for it before a graceful exit.
+    /// While the loop drains: whether work it must wait for still runs
+    /// elsewhere.
     fn busy(&self) -> bool {
         false
+    }
+
+    /// May hand the loop a used head to parse the next request into.
+    fn spare_head(&mut self) -> Option<RequestHead> {
+        None
+    }
+
+    /// Takes back the head of a request whose response is over.
+    fn recycle_head(&mut self, head: Arc<RequestHead>) {
+        let _ = head;
     }
 }
 

@@ -15,15 +15,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use part2_gateway::environ::ServerInfo;
 use part2_gateway::log;
-use part2_gateway::request::{Limits, RequestHead};
+use part2_gateway::request::Limits;
 
-use crate::connection::{Closed, Connection, Ctx};
+use crate::connection::{Closed, ConnId, Connection, Ctx};
 use crate::dispatch::Dispatch;
-use crate::timer::{ConnId, Timers};
+use crate::timer::Timers;
+use crate::trace::{Log, trace};
 
 /// Settings of the loop.
 #[derive(Debug, Clone)]
@@ -45,6 +47,8 @@ pub struct Config {
     pub verbose: bool,
     /// Print one Common Log Format line per request.
     pub access_log: bool,
+    /// Print a line per readiness event and change of phase (`--trace`).
+    pub trace: bool,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             max_connections: 20_000,
             verbose: false,
             access_log: true,
+            trace: false,
         }
     }
 }
@@ -122,6 +127,10 @@ struct Slab {
 }
 
 impl Slab {
+    fn len(&self) -> usize {
+        self.len
+    }
+
     fn vacant(&mut self) -> usize {
         self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
@@ -134,11 +143,14 @@ impl Slab {
         self.len += 1;
     }
 
+    /// Whoever is in `slot` now: for a poller event, which names a slot.
+    fn slot_mut(&mut self, slot: usize) -> Option<&mut Connection> {
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    /// Connection `id`, unless it closed and its slot went to another.
     fn get_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
-        self.slots
-            .get_mut(id.slot)?
-            .as_mut()
-            .filter(|c| c.id.serial == id.serial)
+        self.slot_mut(id.slot).filter(|c| c.id.serial == id.serial)
     }
 
     fn remove(&mut self, slot: usize) -> Option<Connection> {
@@ -188,8 +200,10 @@ pub struct EventLoop<D: Dispatch> {
     draining: Option<Instant>,
     /// The dispatcher asked to be called again this soon (`turn_end`).
     dispatch_again: Option<Duration>,
-    /// Heads of finished requests, parsed into again (see `SPARE_HEADS`).
-    spare_heads: Vec<Arc<RequestHead>>,
+    /// One read buffer lent to every connection in turn.
+    scratch: Vec<u8>,
+    /// This turn's stdout lines.
+    log: Log,
 }
 
 impl<D: Dispatch> EventLoop<D> {
@@ -209,6 +223,10 @@ impl<D: Dispatch> EventLoop<D> {
         )?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         dispatch.attach(Arc::clone(&waker));
+        let log = Log::new(config.trace);
+        if let Some(tracer) = log.tracer() {
+            dispatch.trace_to(tracer);
+        }
         Ok(EventLoop {
             local: listener.local_addr()?,
             poll,
@@ -224,7 +242,8 @@ impl<D: Dispatch> EventLoop<D> {
             accept_resume_at: None,
             draining: None,
             dispatch_again: None,
-            spare_heads: Vec::new(),
+            scratch: vec![0u8; 64 * 1024],
+            log,
         })
     }
     // ANCHOR_END: bind
@@ -269,8 +288,6 @@ impl<D: Dispatch> EventLoop<D> {
         shutdown_timeout: Duration,
     ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut scratch = vec![0u8; 64 * 1024];
-        let mut logbuf = String::new();
         let mut ready = Vec::new();
         loop {
             let now = Instant::now();
@@ -284,7 +301,7 @@ impl<D: Dispatch> EventLoop<D> {
             let now = Instant::now();
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(now, &mut scratch, &mut logbuf),
+                    LISTENER => self.accept(now),
                     WAKER => {
                         if self.stop.load(Ordering::SeqCst) {
                             self.begin_drain(now, shutdown_timeout);
@@ -301,36 +318,31 @@ impl<D: Dispatch> EventLoop<D> {
                         }
                     }
                     Token(slot) => {
-                        let Some(conn) = self
-                            .conns
-                            .slots
-                            .get_mut(slot)
-                            .and_then(Option::as_mut)
-                        else {
+                        let Some(conn) = self.conns.slot_mut(slot) else {
                             continue; // closed earlier in this batch
                         };
-                        conn.ready(event.is_readable(), event.is_read_closed());
+                        trace!(self.log, conn.id, "{}", Readiness(event));
+                        // The end of the stream is read like bytes are.
+                        if event.is_readable() || event.is_read_closed() {
+                            conn.ready();
+                        }
                         ready.push(conn.id);
                     }
                 }
             }
-            // Whatever woke us, collect the news of responses made
-            // elsewhere (part 4's workers): it may come without a wake-up.
+            // Responses produced elsewhere may have news.
             self.dispatch.woken(&mut ready);
             for id in ready.drain(..) {
-                self.with_conn(id, now, &mut scratch, &mut logbuf, |c, ctx| {
-                    c.drive(ctx)
-                });
+                self.with_conn(id, now, Connection::drive);
             }
-            self.expire_timers(now, &mut scratch, &mut logbuf);
+            self.expire_timers(now);
             if self.accept_paused && self.can_accept(now) {
-                self.accept(now, &mut scratch, &mut logbuf);
+                self.accept(now);
             }
-            // Every request of this turn has been dispatched.
             self.dispatch_again = self.dispatch.turn_end();
-            flush_log(&mut logbuf);
+            self.log.flush();
             if let Some(deadline) = self.draining
-                && ((self.conns.len == 0 && !self.dispatch.busy())
+                && ((self.conns.len() == 0 && !self.dispatch.busy())
                     || now >= deadline)
             {
                 return Ok(());
@@ -339,7 +351,12 @@ impl<D: Dispatch> EventLoop<D> {
     }
     // ANCHOR_END: run
 
+    /// How long `poll` may sleep: until the earliest timer entry, an
+    /// accept pause, the drain deadline or the dispatcher's wish.
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        // The earliest entry may be stale: an answered request leaves its
+        // request deadline queued before the idle one, and waking for it
+        // costs a turn that only queues the idle deadline again.
         let timers = self.timers.next_timeout(now);
         let resume = self
             .accept_resume_at
@@ -367,35 +384,22 @@ impl<D: Dispatch> EventLoop<D> {
     // ANCHOR: accept
     /// Accepts every pending connection: readiness is edge-triggered, so
     /// we are told once for a whole burst and must drain it.
-    fn accept(
-        &mut self,
-        now: Instant,
-        scratch: &mut [u8],
-        logbuf: &mut String,
-    ) {
+    fn accept(&mut self, now: Instant) {
         if !self.can_accept(now) {
             self.accept_paused = true;
             return;
         }
         self.accept_paused = false;
         loop {
-            if self.conns.len >= self.config.max_connections {
-                // Full: leave the rest in the backlog until a slot frees;
-                // the one we take now hears why.
+            if self.conns.len() >= self.config.max_connections {
+                // Full: one waiting client per turn hears why (503);
+                // the others wait in the backlog until a slot frees.
                 self.accept_paused = true;
-                if let Ok((mut stream, _)) = self.listener.accept() {
-                    // Take in what the client sent first: closing with
-                    // unread bytes sends a reset that can destroy the 503.
-                    let _ = std::io::Read::read(&mut stream, scratch);
-                    let _ = stream.write(BUSY);
-                    let _ = stream.shutdown(std::net::Shutdown::Write);
-                }
+                self.turn_away();
                 return;
             }
             match self.listener.accept() {
-                Ok((stream, peer)) => {
-                    self.add(stream, peer, now, scratch, logbuf)
-                }
+                Ok((stream, peer)) => self.add(stream, peer, now),
                 // The backlog is empty: done until the next event.
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 // Interrupted by a signal: try again.
@@ -414,6 +418,26 @@ impl<D: Dispatch> EventLoop<D> {
             }
         }
     }
+
+    /// Accepts one client to answer 503 and close.
+    fn turn_away(&mut self) {
+        let Ok((mut stream, peer)) = self.listener.accept() else {
+            return;
+        };
+        self.serial += 1;
+        // No slot: it is answered and dropped right here.
+        let id = ConnId {
+            slot: usize::MAX,
+            serial: self.serial,
+        };
+        trace!(self.log, id, "accept {peer}");
+        // Take in what the client sent first: closing with unread
+        // bytes sends a reset that can destroy the 503.
+        let _ = std::io::Read::read(&mut stream, &mut self.scratch);
+        let _ = stream.write(BUSY);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        trace!(self.log, id, "close: server full, answered 503");
+    }
     // ANCHOR_END: accept
 
     fn add(
@@ -421,8 +445,6 @@ impl<D: Dispatch> EventLoop<D> {
         stream: mio::net::TcpStream,
         peer: SocketAddr,
         now: Instant,
-        scratch: &mut [u8],
-        logbuf: &mut String,
     ) {
         let slot = self.conns.vacant();
         self.serial += 1;
@@ -430,10 +452,11 @@ impl<D: Dispatch> EventLoop<D> {
             slot,
             serial: self.serial,
         };
+        trace!(self.log, id, "accept {peer}");
         let info = ServerInfo::new(self.local, peer);
         self.conns.insert(slot, Connection::new(id, stream, info));
         // Its request is often there already: don't wait a turn.
-        self.with_conn(id, now, scratch, logbuf, |c, ctx| {
+        self.with_conn(id, now, |c, ctx| {
             c.start(ctx)?;
             c.drive(ctx)
         });
@@ -444,8 +467,6 @@ impl<D: Dispatch> EventLoop<D> {
         &mut self,
         id: ConnId,
         now: Instant,
-        scratch: &mut [u8],
-        logbuf: &mut String,
         f: impl FnOnce(&mut Connection, &mut Ctx<'_>) -> Result<(), Closed>,
     ) {
         let Some(conn) = self.conns.get_mut(id) else {
@@ -455,38 +476,39 @@ impl<D: Dispatch> EventLoop<D> {
             config: &self.config,
             timers: &mut self.timers,
             dispatch: &mut self.dispatch,
-            scratch,
-            log: logbuf,
+            scratch: &mut self.scratch,
+            log: &mut self.log,
             registry: self.poll.registry(),
             now,
             draining: self.draining.is_some(),
-            spare_heads: &mut self.spare_heads,
         };
         if let Err(closed) = f(conn, &mut ctx) {
-            if let Closed::Reason(reason) = closed {
-                log::stderr_line(&format!("dropped connection: {reason}"));
-            }
-            if let Some(mut conn) = self.conns.remove(id.slot) {
-                conn.deregister(self.poll.registry());
-            }
-            if self.accept_paused {
-                self.accept(now, scratch, logbuf);
-            }
+            self.close(id, &closed, now);
+        }
+    }
+
+    /// Drops connection `id`; a reason worth it gets a line on stderr.
+    fn close(&mut self, id: ConnId, closed: &Closed, now: Instant) {
+        let Some(mut conn) = self.conns.remove(id.slot) else {
+            return;
+        };
+        if let Closed::Reason(reason) = closed {
+            let peer = conn.peer();
+            log::stderr_line(&format!("dropped connection: {peer}: {reason}"));
+        }
+        trace!(self.log, id, "close: {closed}");
+        conn.deregister(self.poll.registry());
+        // A slot is free: a client waiting in the backlog may have it.
+        if self.accept_paused {
+            self.accept(now);
         }
     }
 
     // ANCHOR: expire
     /// Looks only at the deadlines that are due, earliest first.
-    fn expire_timers(
-        &mut self,
-        now: Instant,
-        scratch: &mut [u8],
-        logbuf: &mut String,
-    ) {
+    fn expire_timers(&mut self, now: Instant) {
         while let Some((at, id)) = self.timers.pop_due(now) {
-            self.with_conn(id, now, scratch, logbuf, |c, ctx| {
-                c.on_timer(at, ctx)
-            });
+            self.with_conn(id, now, |c, ctx| c.on_timer(at, ctx));
         }
     }
     // ANCHOR_END: expire
@@ -503,9 +525,7 @@ impl<D: Dispatch> EventLoop<D> {
         for id in self.conns.ids() {
             if let Some(conn) = self.conns.get_mut(id) {
                 if conn.is_idle() {
-                    if let Some(mut conn) = self.conns.remove(id.slot) {
-                        conn.deregister(self.poll.registry());
-                    }
+                    self.close(id, &Closed::Quiet("shutting down"), now);
                 } else {
                     conn.close_after_response();
                 }
@@ -516,7 +536,7 @@ impl<D: Dispatch> EventLoop<D> {
 
     /// Connections open now.
     pub fn connections(&self) -> usize {
-        self.conns.len
+        self.conns.len()
     }
 
     /// Runs on a new thread; the handle stops it.
@@ -541,11 +561,24 @@ impl<D: Dispatch> EventLoop<D> {
     }
 }
 
-fn flush_log(logbuf: &mut String) {
-    if !logbuf.is_empty() {
-        // One write per loop turn, not one per request.
-        let _ = io::stdout().lock().write_all(logbuf.as_bytes());
-        logbuf.clear();
+/// `--trace`: what the poller said about a connection, e.g. `readable`
+/// or `readable (read closed)`.
+struct Readiness<'a>(&'a Event);
+
+impl std::fmt::Display for Readiness<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let event = self.0;
+        let readable = event.is_readable() || event.is_read_closed();
+        f.write_str(match (readable, event.is_writable()) {
+            (true, true) => "readable writable",
+            (true, false) => "readable",
+            (false, true) => "writable",
+            (false, false) => "event",
+        })?;
+        if event.is_read_closed() {
+            f.write_str(" (read closed)")?;
+        }
+        Ok(())
     }
 }
 

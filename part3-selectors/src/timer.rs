@@ -17,16 +17,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-/// Which connection an entry is for: its slab slot and its serial number,
-/// so an entry for a closed connection never fires for the next one that
-/// reuses the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId {
-    /// The slot in the slab, also the `mio::Token`.
-    pub slot: usize,
-    /// Unique for the life of the loop.
-    pub serial: u64,
-}
+/// Which connection an entry is for (kept importable from here).
+pub use crate::connection::ConnId;
 
 // ANCHOR: timers
 /// The min-heap of pending deadlines.
@@ -77,24 +69,4 @@ impl Timers {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn earliest_first_and_only_when_due() {
-        let t0 = Instant::now();
-        let id = |slot| ConnId { slot, serial: 0 };
-        let mut timers = Timers::new();
-        assert_eq!(timers.next_timeout(t0), None);
-        timers.push(t0 + Duration::from_secs(3), id(3));
-        timers.push(t0 + Duration::from_secs(1), id(1));
-        timers.push(t0 + Duration::from_secs(2), id(2));
-        assert_eq!(timers.next_timeout(t0), Some(Duration::from_secs(1)));
-        assert_eq!(timers.pop_due(t0), None);
-        let later = t0 + Duration::from_secs(2);
-        assert_eq!(timers.pop_due(later).map(|e| e.1), Some(id(1)));
-        assert_eq!(timers.pop_due(later).map(|e| e.1), Some(id(2)));
-        assert_eq!(timers.pop_due(later), None);
-        assert_eq!(timers.len(), 1);
-    }
-}
+mod tests;
