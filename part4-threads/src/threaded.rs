@@ -33,8 +33,8 @@ use part2_gateway::error::HttpError;
 use part2_gateway::exchange::{Exchange, respond};
 use part2_gateway::gateway::{App, Body, SharedApp, StartResponse};
 use part2_gateway::response::{RequestFacts, write_error};
+use part3_selectors::connection::ConnId;
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
-use part3_selectors::timer::ConnId;
 
 use crate::pool::{Job, Pool, lock};
 

@@ -33,9 +33,10 @@ use mio::Waker;
 use part2_gateway::environ::Environ;
 use part2_gateway::exchange::{Exchange, respond};
 use part2_gateway::gateway::SharedApp;
+use part2_gateway::request::RequestHead;
 use part2_gateway::response::RequestFacts;
+use part3_selectors::connection::ConnId;
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
-use part3_selectors::timer::ConnId;
 
 use super::pool::{Pool, STALE, Task};
 use crate::pool::lock;
@@ -302,7 +303,13 @@ pub struct Threaded {
     /// The pool's room as this turn began: asked once per turn, not per
     /// request, since asking takes the lock the workers take jobs under.
     room: Option<usize>,
+    /// Heads of finished requests, for the loop to parse new ones into:
+    /// reused rather than freed a turn after they were made.
+    heads: Vec<RequestHead>,
 }
+
+/// How many finished request heads the dispatcher keeps for reuse.
+const SPARE_HEADS: usize = 64;
 
 impl Threaded {
     /// Runs `app` on the workers of `pool`.
@@ -323,6 +330,7 @@ impl Threaded {
             spares: Spares::default(),
             batch: Vec::new(),
             room: None,
+            heads: Vec::new(),
         }
     }
 
@@ -380,6 +388,20 @@ impl Dispatch for Threaded {
         (waiting || self.shared.in_flight() > 0).then_some(STALE)
     }
     // ANCHOR_END: turn-end
+
+    fn spare_head(&mut self) -> Option<RequestHead> {
+        self.heads.pop()
+    }
+
+    fn recycle_head(&mut self, head: Arc<RequestHead>) {
+        // The worker let go of its clone before the last piece (see
+        // `run_job`); if it still holds one, the head is not ours to keep.
+        if self.heads.len() < SPARE_HEADS
+            && let Ok(head) = Arc::try_unwrap(head)
+        {
+            self.heads.push(head);
+        }
+    }
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
         // Take every id at once; news after this needs a new wake-up.
