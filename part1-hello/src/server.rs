@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::trace::Trace;
+use crate::trace::{Bytes, Trace};
 
 /// The one response part 1 knows.
 // ANCHOR: response
@@ -224,7 +224,7 @@ pub fn handle(
         let _ = io::stdout().write_all(quote(request, "< ").as_bytes());
     }
     if !has_blank_line(request) {
-        eprintln!("{peer}: request incomplete after one read ({n} bytes)");
+        eprintln!("{peer}: request incomplete after one read ({})", Bytes(n));
     }
 
     stream.write_all(RESPONSE).map_err(io_err)?;
