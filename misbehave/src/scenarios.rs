@@ -472,8 +472,9 @@ pub fn slowloris(
     match stopped {
         None => {
             t.note(format!(
-                "=> still open after {lived:.2?}: the server would have \
-                 waited longer (we gave up at --max-secs)"
+                "=> still open {}: the server would have waited longer \
+                 (we gave up at --max-secs)",
+                when(lived)
             ));
             return Ok(outcome);
         }
@@ -506,7 +507,8 @@ pub fn slowloris(
         ));
     } else {
         t.note(format!(
-            "=> the server let slowloris live {lived:.2?} and {answer}; {}",
+            "=> the server let slowloris live {} and {answer}; {}",
+            when(lived).trim_start_matches("after "),
             outcome.end
         ));
     }
@@ -516,13 +518,16 @@ pub fn slowloris(
 /// Sooner than this, the server did not wait for us at all.
 const AT_ONCE: Duration = Duration::from_millis(100);
 
-/// `at once`, or `after 10.01s`: a few microseconds more or less of an
-/// immediate answer are noise, not news.
+/// `at once`, `after 312.50ms`, or `after about 10s`: a few
+/// microseconds more or less of an immediate answer are noise, not news,
+/// and so are a few hundred milliseconds more of a timeout of seconds.
 fn when(lived: Duration) -> String {
     if lived < AT_ONCE {
         "at once".to_string()
-    } else {
+    } else if lived < Duration::from_secs(2) {
         format!("after {lived:.2?}")
+    } else {
+        format!("after about {:.0}s", lived.as_secs_f64())
     }
 }
 
@@ -844,6 +849,14 @@ mod tests {
         let together = [ms(0, 500), ms(5, 505), ms(10, 510), ms(600, 1100)];
         assert_eq!(peak_overlap(&together), 3);
         assert_eq!(peak_overlap(&[]), 0);
+    }
+
+    #[test]
+    fn how_long_reads_as_a_person_would_say_it() {
+        assert_eq!(when(Duration::from_micros(170)), "at once");
+        assert_eq!(when(Duration::from_millis(312)), "after 312.00ms");
+        assert_eq!(when(Duration::from_millis(10_300)), "after about 10s");
+        assert_eq!(when(Duration::from_millis(9_700)), "after about 10s");
     }
 
     #[test]
