@@ -4,7 +4,8 @@
 #   bash bench/run.sh                       # every server found, 5 s per run
 #   DURATION=10s IDLE=5000 bash bench/run.sh
 #   ONLY="part3 hyper" bash bench/run.sh    # servers whose name contains a word
-#   OUT=/tmp/bench bash bench/run.sh        # keep the book's results as they are
+#   OUT=/tmp/bench bash bench/run.sh        # results in a directory of your own
+#   bash bench/run.sh --update-book         # replace the book's figures
 #
 # Servers: the four parts (`--app hello`), Python's http.server
 # (bench/hello_server.py), hyper on tokio (peers/, a crate outside the
@@ -19,16 +20,26 @@
 # connection at a time, so they get one wrk connection and no idle test.
 #
 # Writes $OUT/results.csv, then bench/chart.py turns it into
-# $OUT/results.md (a table) and $OUT/chart.svg. Needs wrk
+# $OUT/results.md (a table) and $OUT/chart.svg. OUT is a scratch
+# directory ($TMPDIR or /tmp, then socket-to-server-bench) unless you set
+# it, or pass --update-book to write the book's own copy in
+# book/src/measuring, which the Measuring chapter shows. Needs wrk
 # (apt-get install wrk), python3 and cargo. Linux only (/proc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+BOOK_OUT=book/src/measuring
+case "${1:-}" in
+    "") ;;
+    --update-book) OUT=$BOOK_OUT ;;
+    *) echo "usage: bash bench/run.sh [--update-book]" >&2; exit 2 ;;
+esac
 
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-50}
 IDLE=${IDLE:-10000}
 ONLY=${ONLY:-}
-OUT=${OUT:-book/src/measuring}
+OUT=${OUT:-${TMPDIR:-/tmp}/socket-to-server-bench}
 HOST=127.0.0.1
 TICKS=$(getconf CLK_TCK)
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -187,3 +198,6 @@ fi
 echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$CSV"
 python3 bench/chart.py "$CSV"
 echo "wrote $CSV, $OUT/results.md and $OUT/chart.svg"
+if [ "$OUT" != "$BOOK_OUT" ]; then
+    echo "(the book's figures are unchanged: bash bench/run.sh --update-book replaces them)"
+fi

@@ -332,9 +332,10 @@ pub fn fragments(
         doing: "set TCP_NODELAY".into(),
         error: e,
     })?;
+    // No byte count here: it would change with the port in `Host`.
     t.note(format!(
-        "sending {} bytes one per write, {delay:?} apart (TCP_NODELAY):",
-        request.len()
+        "sending this request one byte per write, {delay:?} apart \
+         (TCP_NODELAY):"
     ));
     t.sent(&request);
     for (i, byte) in request.iter().enumerate() {
@@ -471,14 +472,15 @@ pub fn slowloris(
     match stopped {
         None => {
             t.note(format!(
-                "=> still open after {lived:.2?}: the server would have \
-                 waited longer (we gave up at --max-secs)"
+                "=> still open {}: the server would have waited longer \
+                 (we gave up at --max-secs)",
+                when(lived)
             ));
             return Ok(outcome);
         }
-        Some(Some(e)) => t.note(format!("(after {lived:.2?}: {e})")),
+        Some(Some(e)) => t.note(format!("({}: {e})", when(lived))),
         Some(None) => {
-            t.note(format!("(after {lived:.2?} the server spoke or closed)"));
+            t.note(format!("(the server spoke or closed {})", when(lived)));
         }
     }
     // A write error may still leave the server's last words unread.
@@ -497,11 +499,36 @@ pub fn slowloris(
         Some(r) => format!("answered {} {}", r.status, r.reason),
         None => "sent no answer".into(),
     };
-    t.note(format!(
-        "=> the server let slowloris live {lived:.2?} and {answer}; {}",
-        outcome.end
-    ));
+    if lived < AT_ONCE {
+        // It answered a head that was never complete: it did not wait.
+        t.note(format!(
+            "=> the server did not wait for the head: it {answer} at once; {}",
+            outcome.end
+        ));
+    } else {
+        t.note(format!(
+            "=> the server let slowloris live {} and {answer}; {}",
+            when(lived).trim_start_matches("after "),
+            outcome.end
+        ));
+    }
     Ok(outcome)
+}
+
+/// Sooner than this, the server did not wait for us at all.
+const AT_ONCE: Duration = Duration::from_millis(100);
+
+/// `at once`, `after 312.50ms`, or `after about 10s`: a few
+/// microseconds more or less of an immediate answer are noise, not news,
+/// and so are a few hundred milliseconds more of a timeout of seconds.
+fn when(lived: Duration) -> String {
+    if lived < AT_ONCE {
+        "at once".to_string()
+    } else if lived < Duration::from_secs(2) {
+        format!("after {lived:.2?}")
+    } else {
+        format!("after about {:.0}s", lived.as_secs_f64())
+    }
 }
 
 /// `reset`: a POST head announcing 1 MiB, a few body bytes, then a TCP
@@ -522,8 +549,10 @@ pub fn reset(s: &Settings, out: &mut dyn Write) -> Result<Reset, Failure> {
     if let Err(e) = conn.send(&request) {
         t.note(format!("(write failed: {e})"));
     }
-    // Let the server read the head and settle into waiting for the body.
-    thread::sleep(Duration::from_millis(50));
+    // Let the server read the head and settle into waiting for the body
+    // (generously: a loaded machine must not turn this into a reset
+    // before the head, which teaches something else).
+    thread::sleep(Duration::from_millis(200));
     // SO_LINGER with a zero timeout makes close() send RST, not FIN.
     let linger = socket2::SockRef::from(&*conn.stream())
         .set_linger(Some(Duration::ZERO));
@@ -820,6 +849,14 @@ mod tests {
         let together = [ms(0, 500), ms(5, 505), ms(10, 510), ms(600, 1100)];
         assert_eq!(peak_overlap(&together), 3);
         assert_eq!(peak_overlap(&[]), 0);
+    }
+
+    #[test]
+    fn how_long_reads_as_a_person_would_say_it() {
+        assert_eq!(when(Duration::from_micros(170)), "at once");
+        assert_eq!(when(Duration::from_millis(312)), "after 312.00ms");
+        assert_eq!(when(Duration::from_millis(10_300)), "after about 10s");
+        assert_eq!(when(Duration::from_millis(9_700)), "after about 10s");
     }
 
     #[test]

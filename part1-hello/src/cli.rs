@@ -33,6 +33,15 @@ pub const COMMON_FLAGS: &[Flag] = &[
     },
 ];
 
+/// `--trace`, for every part that prints its connections' socket events
+/// (`trace #N …` lines, see [`crate::trace`]): a part adds it to its
+/// flags and reads it with `parsed.switch(TRACE_FLAG.name)`.
+pub const TRACE_FLAG: Flag = Flag {
+    name: "trace",
+    value: None,
+    help: "print a line per socket event: accept, read, write, close",
+};
+
 /// What went wrong while reading the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliError {

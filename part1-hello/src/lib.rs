@@ -6,9 +6,11 @@
 //! forever and never crashes on what a client does.
 //!
 //! The library is what the tests and later parts use: [`cli`] is the
-//! command line every part shares, [`server`] the accept loop.
+//! command line every part shares, [`server`] the accept loop, [`trace`]
+//! the `--trace` lines.
 
 pub mod cli;
 pub mod server;
+pub mod trace;
 
 pub use server::{Config, Handle, Server};

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::trace::{Bytes, Trace};
+
 /// The one response part 1 knows.
 // ANCHOR: response
 pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\n\
@@ -53,6 +55,8 @@ impl Default for Config {
 pub struct Server {
     listener: TcpListener,
     config: Config,
+    /// `--trace`: print each connection's socket events.
+    trace: bool,
 }
 
 impl Server {
@@ -61,7 +65,17 @@ impl Server {
         // std's `bind` also calls listen(2), with a backlog of 128: enough
         // for a server that handles one client at a time anyway.
         let listener = TcpListener::bind(addr)?;
-        Ok(Server { listener, config })
+        Ok(Server {
+            listener,
+            config,
+            trace: false,
+        })
+    }
+
+    /// The same server, printing a `trace #N …` line for each socket
+    /// event if `on` (see [`crate::trace`]).
+    pub fn with_trace(self, on: bool) -> Self {
+        Server { trace: on, ..self }
     }
 
     /// The address actually bound, with the real port.
@@ -72,15 +86,20 @@ impl Server {
     /// Serves clients one after another until `stop` is set.
     // ANCHOR: accept-loop
     pub fn run(&self, stop: &AtomicBool) {
+        let mut accepted = 0;
         for stream in self.listener.incoming() {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
             match stream {
                 Ok(stream) => {
-                    if let Err(reason) = handle(stream, &self.config) {
+                    accepted += 1;
+                    let trace = Trace::new(self.trace, accepted);
+                    if let Err(reason) = handle(stream, &self.config, trace) {
                         eprintln!("dropped connection: {reason}");
                     }
+                    // `handle` has dropped the socket by now.
+                    trace.event(format_args!("close"));
                 }
                 // A client that gave up while waiting in the backlog, or
                 // a process out of file descriptors: log and go on.
@@ -179,10 +198,15 @@ impl std::fmt::Display for Dropped {
     }
 }
 
-/// Reads once, answers, closes.
+/// Reads once, answers, closes; `trace` shows each step if it is on.
 // ANCHOR: handle
-pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {
+pub fn handle(
+    mut stream: TcpStream,
+    config: &Config,
+    trace: Trace,
+) -> Result<(), Dropped> {
     let peer = prepare(&stream, config)?;
+    trace.event(format_args!("accept {peer}"));
     let io_err = |e| Dropped::Io(peer, e);
 
     // One read: whatever the client has sent so far. Part 2 fixes this.
@@ -193,16 +217,18 @@ pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {
         Err(e) if is_timeout(&e) => return Err(Dropped::Silent(peer)),
         Err(e) => return Err(io_err(e)),
     };
+    trace.read(n);
     let request = &buf[..n];
     if config.echo_requests {
         // Not `print!`: it panics when stdout is a closed pipe.
         let _ = io::stdout().write_all(quote(request, "< ").as_bytes());
     }
     if !has_blank_line(request) {
-        eprintln!("{peer}: request incomplete after one read ({n} bytes)");
+        eprintln!("{peer}: request incomplete after one read ({})", Bytes(n));
     }
 
     stream.write_all(RESPONSE).map_err(io_err)?;
+    trace.wrote(RESPONSE.len());
     linger_close(stream);
     Ok(())
 }

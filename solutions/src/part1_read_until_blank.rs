@@ -19,8 +19,10 @@ use part1_hello::server::{
 
 use crate::part1::prepare;
 
+// ANCHOR: max-request
 /// The most bytes read while waiting for the empty line.
 pub const MAX_REQUEST: usize = 8192;
+// ANCHOR_END: max-request
 
 /// Part 1's `handle`, reading until the empty line instead of once.
 pub fn handle(mut stream: TcpStream, config: &Config) -> Result<(), Dropped> {

@@ -223,3 +223,213 @@ fn the_chapter_checks_see_what_they_look_for() {
         "<details><summary>Solution</summary>\n## Exercises\n\n### 1\n"
     ));
 }
+
+/// How the student edition is built: `book/student_edition.py` as an
+/// mdBook preprocessor, named from the environment (the introduction's
+/// "For teachers" gives the command).
+const STUDENT_ENV: (&str, &str) = (
+    "MDBOOK_PREPROCESSOR__STUDENT__COMMAND",
+    "python3 student_edition.py",
+);
+
+/// The pieces of a solution's text that the built HTML must show as they
+/// are: the runs of a line between characters that Markdown or HTML may
+/// rewrite (markup, quotes, `&`, `<`), at least 25 characters long.
+fn plain_runs(line: &str) -> Vec<String> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || " ,.;:!?/=+-".contains(c);
+    line.split(|c: char| !safe(c))
+        .flat_map(|run| run.split("--"))
+        .flat_map(|run| run.split(".."))
+        .map(str::trim)
+        .filter(|run| run.len() >= 25)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A line without its list marker (`- `, `* `, `1. `), which the HTML
+/// does not show as text.
+fn list_item_text(line: &str) -> &str {
+    let trimmed = line.trim_start();
+    let digits = trimmed.len()
+        - trimmed
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    for marker in ["- ", "* "] {
+        if let Some(rest) = trimmed.strip_prefix(marker) {
+            return rest;
+        }
+    }
+    match trimmed[digits..].strip_prefix(". ") {
+        Some(rest) if digits > 0 => rest,
+        _ => line,
+    }
+}
+
+/// Every solution fold in `text`: the lines between `<details>` +
+/// `<summary>Solution…` and `</details>`, without fenced code (which is
+/// an include or a listing, not the solution's own words). The rest of
+/// the text, outside the folds, goes to `outside`.
+fn solution_folds(text: &str, outside: &mut String) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut folds = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let opens = lines[i].trim() == "<details>"
+            && lines
+                .get(i + 1)
+                .is_some_and(|l| l.trim().starts_with("<summary>Solution"));
+        if !opens {
+            outside.push_str(lines[i]);
+            outside.push('\n');
+            i += 1;
+            continue;
+        }
+        let mut fold = Vec::new();
+        let mut in_code = false;
+        i += 2;
+        while i < lines.len() && lines[i].trim() != "</details>" {
+            if lines[i].trim_start().starts_with("```") {
+                in_code = !in_code;
+            } else if !in_code {
+                fold.push(lines[i].to_string());
+            }
+            i += 1;
+        }
+        folds.push(fold);
+        i += 1;
+    }
+    folds
+}
+
+/// The book built into a fresh directory (the student edition if
+/// `student`); the text of its HTML pages, and of everything it wrote.
+fn build_book(student: bool) -> (String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "socket-to-server-book-{}-{}",
+        std::process::id(),
+        if student { "student" } else { "teacher" }
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("../book");
+    let mut command = std::process::Command::new("mdbook");
+    command.arg("build").arg(&book).arg("--dest-dir").arg(&dir);
+    command.env_remove(STUDENT_ENV.0);
+    if student {
+        command.env(STUDENT_ENV.0, STUDENT_ENV.1);
+    }
+    let out = command.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run mdbook ({e}): install it with \
+             `cargo install --locked mdbook --version 0.5.4`"
+        )
+    });
+    assert!(
+        out.status.success(),
+        "mdbook build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut html, mut all) = (String::new(), String::new());
+    let mut dirs = vec![dir.clone()];
+    while let Some(next) = dirs.pop() {
+        for entry in fs::read_dir(&next).expect("built book") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(text) = fs::read_to_string(&path) {
+                if path.extension().is_some_and(|e| e == "html") {
+                    html.push_str(&text);
+                }
+                all.push_str(&text);
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+    (html, all)
+}
+
+#[test]
+fn the_student_edition_leaves_out_every_solution_and_only_them() {
+    let mut outside = String::new();
+    let mut folds = Vec::new();
+    for entry in fs::read_dir(book_src()).expect("book/src") {
+        let path = entry.expect("entry").path();
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "md") {
+            for fold in solution_folds(&text, &mut outside) {
+                folds.push((path.display().to_string(), fold));
+            }
+        }
+    }
+    // What the pages include, and the files copied as they are (sessions,
+    // figures), may say the same as a solution: that is not the
+    // solution's own text. Whole files, whatever the anchor.
+    let mut others = vec![book_src()];
+    while let Some(dir) = others.pop() {
+        for entry in fs::read_dir(&dir).expect("book/src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                others.push(path);
+            } else if path.extension().is_none_or(|e| e != "md") {
+                outside
+                    .push_str(&fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    for arg in includes(&outside.clone()) {
+        let file = arg.split_once(':').map_or(arg.as_str(), |(f, _)| f);
+        let path = book_src().join(file);
+        outside.push_str(&fs::read_to_string(&path).unwrap_or_default());
+    }
+    assert!(folds.len() >= 40, "found only {} solutions", folds.len());
+
+    let (teacher, _) = build_book(false);
+    let (student_html, student_all) = build_book(true);
+    let mut problems = Vec::new();
+    for (page, fold) in &folds {
+        // What the fold says in words of its own, found nowhere else.
+        let runs: Vec<String> = fold
+            .iter()
+            .filter(|l| !l.trim_start().starts_with("{{#"))
+            .flat_map(|l| plain_runs(list_item_text(l)))
+            .filter(|run| !outside.contains(run.as_str()))
+            .collect();
+        if runs.is_empty() {
+            problems.push(format!(
+                "{page}: a solution with no plain sentence to check: {fold:?}"
+            ));
+        }
+        for run in runs {
+            if !teacher.contains(&run) {
+                problems
+                    .push(format!("{page}: teacher's edition lacks {run:?}"));
+            }
+            if student_all.contains(&run) {
+                problems.push(format!("{page}: student edition has {run:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(teacher.contains("<summary>Solution"));
+    assert!(!student_all.contains("<summary>Solution"));
+    // The rest is still there: the exercises, and a word where each
+    // solution was.
+    for text in [&teacher, &student_html] {
+        assert!(text.contains("Break <code>Content-Length</code>"));
+    }
+    assert!(student_html.contains("teacher’s edition of this book"));
+}
+
+#[test]
+fn plain_runs_skip_what_markdown_rewrites() {
+    assert_eq!(
+        plain_runs("The `stop` flag exists for the tests, which start it."),
+        [" flag exists for the tests, which start it.".trim()]
+    );
+    assert!(plain_runs("short, *and* `code`").is_empty());
+    assert_eq!(
+        plain_runs("it's \"quoted\" -- but this part is long enough"),
+        ["but this part is long enough"]
+    );
+}

@@ -54,7 +54,8 @@
 //! - the server's real port becomes `8888` again (after `127.0.0.1:`,
 //!   `127.0.0.1 ` and `port `), and any other port after `127.0.0.1:`, a
 //!   client's, becomes `<port>`;
-//! - the values of `Date` and `Last-Modified` become `<date>`;
+//! - the values of `Date` and `Last-Modified` become `<date>`, and so
+//!   does the time of an access log line (`[<date>]`);
 //! - curl's version in `User-Agent` becomes `curl/<version>`;
 //! - a time as curl's `%{time_total}` prints it, a number with exactly
 //!   six decimals followed by `s`, is rounded to the nearest second and
@@ -213,6 +214,20 @@ const MANIFEST: &[Session] = &[
     own("part1-ex1-shorter-body.txt", part1_shorter_body),
     own("part1-ex3-telnet.txt", part1_read_until_blank),
     script("part1-ex6-oneshot-twice.txt"),
+    with_terminal("part1-lab-trace.txt", "part1-lab-trace-terminal.txt"),
+    with_terminal("part1-lab-telnet.txt", "part1-lab-telnet-terminal.txt"),
+    with_terminal(
+        "part1-lab-one-at-a-time.txt",
+        "part1-lab-one-at-a-time-terminal.txt",
+    )
+    .timeout(Duration::from_secs(15)),
+    s("part1-lab-head.txt", Part::Part1, Options::default),
+    with_terminal(
+        "part1-lab-fragments.txt",
+        "part1-lab-fragments-terminal.txt",
+    ),
+    s("part1-lab-slowloris.txt", Part::Part1, Options::default),
+    with_terminal("part1-lab-reset.txt", "part1-lab-reset-terminal.txt"),
     s("part2-curl-hello.txt", Part::Part2, demo),
     s("part2-curl-echo.txt", Part::Part2, demo),
     s("part2-curl-chunked.txt", Part::Part2, demo),
@@ -229,6 +244,19 @@ const MANIFEST: &[Session] = &[
     s("part2-curl-traversal.txt", Part::Part2, demo),
     s("part2-curl-flask.txt", Part::Part2, demo),
     s("part2-ex2-expect.txt", Part::Part2, demo),
+    s("part2-lab-host.txt", Part::Part2, demo),
+    s("part2-lab-keep-alive.txt", Part::Part2, demo),
+    s("part2-lab-head.txt", Part::Part2, demo),
+    s("part2-lab-pipeline.txt", Part::Part2, demo),
+    s("part2-lab-request-line.txt", Part::Part2, demo),
+    s("part2-lab-head-and-body.txt", Part::Part2, demo),
+    s("part2-lab-app-errors.txt", Part::Part2, demo),
+    s("part2-lab-408.txt", Part::Part2, book_defaults)
+        .timeout(Duration::from_secs(20)),
+    s("part2-lab-slowloris.txt", Part::Part2, book_defaults)
+        .timeout(Duration::from_secs(20)),
+    s("part2-lab-fragments.txt", Part::Part2, demo),
+    with_terminal("part2-lab-reset.txt", "part2-lab-reset-terminal.txt"),
     s("part3-nc-pipeline.txt", Part::Part3, demo),
     s("part3-nc-half-close.txt", Part::Part3, demo),
     s("part3-telnet-slowloris.txt", Part::Part3, book_defaults)
@@ -842,7 +870,8 @@ fn normalise(output: &str, port: u16) -> String {
             continue;
         }
         let line = mask_ports(line, port);
-        out.push_str(&round_times(&mask_dates(&mask_curl_version(&line))));
+        let line = mask_log_time(&mask_dates(&mask_curl_version(&line)));
+        out.push_str(&round_times(&line));
         out.push('\n');
     }
     out
@@ -879,21 +908,58 @@ fn mask_ports(line: &str, port: u16) -> String {
 }
 
 /// `Date: …` and `Last-Modified: …`, bare (`nc`, `curl -i`) or after
-/// curl's `< `, get a fixed value.
+/// curl's `< `, get a fixed value; the `\r\n` that `misbehave` writes
+/// out after a line stays.
 fn mask_dates(line: &str) -> String {
     let (prefix, field) = match line.strip_prefix("< ") {
         Some(rest) => ("< ", rest),
         None => ("", line),
+    };
+    let escaped_end = if field.ends_with("\\r\\n") {
+        "\\r\\n"
+    } else {
+        ""
     };
     for name in ["Date", "Last-Modified"] {
         let Some((field_name, _)) = field.split_once(": ") else {
             continue;
         };
         if field_name.eq_ignore_ascii_case(name) {
-            return format!("{prefix}{field_name}: <date>");
+            return format!("{prefix}{field_name}: <date>{escaped_end}");
         }
     }
     line.to_string()
+}
+
+/// The time of a Common Log Format line, `[30/Nov/2026:06:50:16 +0000]`,
+/// becomes `[<date>]`.
+fn mask_log_time(line: &str) -> String {
+    // dd/Mon/yyyy:hh:mm:ss +zzzz, with 'd' for any digit.
+    const SHAPE: &[u8] = b"dd/Mon/dddd:dd:dd:dd +dddd]";
+    let fits = |text: &[u8]| {
+        text.len() >= SHAPE.len()
+            && SHAPE.iter().zip(text).all(|(want, got)| match want {
+                b'd' => got.is_ascii_digit(),
+                b'M' => got.is_ascii_uppercase(),
+                b'o' | b'n' => got.is_ascii_lowercase(),
+                b'+' => matches!(got, b'+' | b'-'),
+                _ => want == got,
+            })
+    };
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find('[') {
+        let after = &rest[at + 1..];
+        out.push_str(&rest[..=at]);
+        if fits(after.as_bytes()) {
+            out.push_str("<date>]");
+            rest = &after[SHAPE.len()..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `curl/7.88.1` → `curl/<version>`.
@@ -1020,23 +1086,28 @@ fn normalising_masks_only_what_varies() {
                > Host: 127.0.0.1:4242\r\n\
                > User-Agent: curl/8.5.0\r\n\
                < Date: Sat, 21 Nov 2026 21:36:17 GMT\r\n\
+               < Date: Sat, 21 Nov 2026 21:36:17 GMT\\r\\n\n\
                Last-Modified: Sat, 21 Nov 2026 21:35:33 GMT\r\n\
                { [14 bytes data]\n\
                Hello\n\
                Connection from 127.0.0.1:51234 to 127.0.0.1 4242, port 4242\n\
                #1 200 1.948165s 0.000373s, 12.5s 3.1234567s 2.000000sec\n\
-               sent at  49.18µs, answered at 741.09ms (took    1.00s) 0.5s";
+               sent at  49.18µs, answered at 741.09ms (took    1.00s) 0.5s\n\
+               127.0.0.1 - - [30/Nov/2026:06:50:16 +0000] \"GET / HTTP/1.1\" \
+               200 14 [x] [30/Nov/2026]";
     assert_eq!(
         normalise(raw, 4242),
         "> GET / HTTP/1.1\n\
          > Host: 127.0.0.1:8888\n\
          > User-Agent: curl/<version>\n\
          < Date: <date>\n\
+         < Date: <date>\\r\\n\n\
          Last-Modified: <date>\n\
          Hello\n\
          Connection from 127.0.0.1:<port> to 127.0.0.1 8888, port 8888\n\
          #1 200 ~2s ~0s, 12.5s 3.1234567s 2.000000sec\n\
-         sent at    ~0.0s, answered at    ~0.5s (took    ~1.0s) 0.5s\n"
+         sent at    ~0.0s, answered at    ~0.5s (took    ~1.0s) 0.5s\n\
+         127.0.0.1 - - [<date>] \"GET / HTTP/1.1\" 200 14 [x] [30/Nov/2026]\n"
     );
 }
 
