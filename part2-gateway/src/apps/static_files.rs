@@ -11,14 +11,21 @@
 //! have meant to publish.
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::environ::{Environ, split_target};
 use crate::error::reason;
 use crate::gateway::{App, Body, Headers, StartResponse};
+
+mod precondition;
+mod range;
+
+use precondition::{Decision, Validators};
+use range::Ranged;
 
 /// How much of a file is read per body chunk: large enough that the
 /// per-chunk cost vanishes, small enough that a huge file never sits in
@@ -27,9 +34,11 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 
 /// The app that serves the files under a root directory by `PATH_INFO`.
 ///
-/// `GET` and `HEAD` only; `If-Modified-Since` is honoured with
-/// `304 Not Modified`; a directory is served through its `index.html`.
-/// Nothing outside the root is ever served, whatever the path says.
+/// `GET` and `HEAD` only; a file carries `ETag` and `Last-Modified`, so
+/// conditional requests get `304 Not Modified` or `412 Precondition
+/// Failed`, and a single byte range gets `206 Partial Content`; a
+/// directory is served through its `index.html`. Nothing outside the
+/// root is ever served, whatever the path says.
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     /// The root, canonical (absolute, no symlinks, no `..`), so that
@@ -163,7 +172,7 @@ impl App for StaticFiles {
         }
         match self.resolve(environ) {
             Ok(Resolved::File(path, meta)) => {
-                serve(environ, start_response, &path, &meta, &method)
+                serve(environ, start_response, &path, &meta)
             }
             Ok(Resolved::AddSlash) => {
                 redirect_with_slash(environ, start_response)
@@ -174,13 +183,14 @@ impl App for StaticFiles {
 }
 
 // ANCHOR: static-serve
-/// Answers with the file: its headers, then its bytes, streamed.
+/// Answers with the file, or the part of it asked for: its headers,
+/// then its bytes, streamed. Validators and conditions are in
+/// [`precondition`], ranges in [`range`].
 fn serve(
     environ: &Environ<'_>,
     start_response: &mut StartResponse,
     path: &Path,
     meta: &Metadata,
-    method: &str,
 ) -> Body {
     // Open before answering, even for HEAD and 304, so that a file the
     // server may not read is a 403 whatever the method.
@@ -188,35 +198,79 @@ fn serve(
         Ok(file) => file,
         Err(e) => return error(start_response, refusal(e).status(), vec![]),
     };
-    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+    let file_info = Validators::of(meta, SystemTime::now());
     let mut headers: Headers = Vec::new();
-    if let Some(modified) = modified {
-        headers.push(("Last-Modified".into(), http_date(modified)));
-        if not_modified_since(environ, modified) {
-            // 304 carries no body and no Content-Type/Length of its own;
-            // the client reuses the copy it has.
+    if let Some(etag) = &file_info.etag {
+        headers.push(("ETag".into(), etag.clone()));
+    }
+    match precondition::evaluate(environ, &file_info) {
+        Decision::Proceed => {}
+        // No body, and of the metadata only the tag: the client keeps
+        // the copy it has (RFC 9110 §15.4.5).
+        Decision::NotModified => {
             start_response.start("304 Not Modified", headers);
             return Body::Empty;
         }
+        Decision::Failed => return error(start_response, 412, vec![]),
+    }
+    if let Some(modified) = file_info.modified {
+        headers.push(("Last-Modified".into(), http_date(modified)));
     }
     headers.push(("Content-Type".into(), content_type(path)));
-    headers.push(("Content-Length".into(), meta.len().to_string()));
-    start_response.start("200 OK", headers);
-    if method == "HEAD" {
-        // Same head as GET, and the file is closed unread.
-        return Body::Empty;
+    headers.push(("Accept-Ranges".into(), "bytes".into()));
+    let len = meta.len();
+    let (status, first, count) = match requested_range(environ, &file_info, len)
+    {
+        Ranged::Whole => ("200 OK", 0, len),
+        Ranged::Part { first, last } => {
+            headers.push(range::content_range(Some((first, last)), len));
+            ("206 Partial Content", first, last - first + 1)
+        }
+        Ranged::Unsatisfiable => {
+            let all = range::content_range(None, len);
+            return error(start_response, 416, vec![all]);
+        }
+    };
+    headers.push(("Content-Length".into(), count.to_string()));
+    start_response.start(status, headers);
+    if environ.is_head() {
+        return Body::Empty; // same head as GET; the file closes unread
     }
     // `take` caps the stream at the length we announced: a file that
     // grows meanwhile must not overrun its Content-Length.
     Body::stream(FileChunks {
-        file: file.take(meta.len()),
+        file: file.take(count),
+        skip: first,
         buf_size: CHUNK_SIZE,
     })
+}
+// ANCHOR_END: static-serve
+
+/// The `Range` a GET asks for, if `If-Range` lets it apply (RFC 9110
+/// §13.1.5, §14.2). Ranges are defined for GET only: a HEAD gets the
+/// head of the whole file.
+fn requested_range(
+    environ: &Environ<'_>,
+    file_info: &Validators,
+    len: u64,
+) -> Ranged {
+    let Some(value) = environ.get("HTTP_RANGE") else {
+        return Ranged::Whole;
+    };
+    let if_range = environ.get("HTTP_IF_RANGE");
+    if environ.method() != "GET"
+        || if_range.is_some_and(|v| !precondition::if_range_holds(v, file_info))
+    {
+        return Ranged::Whole;
+    }
+    range::ranged(value, len)
 }
 
 /// A file as a stream of chunks, read one at a time as the server asks.
 struct FileChunks {
     file: io::Take<File>,
+    /// Where a range starts: the first read seeks there.
+    skip: u64,
     buf_size: usize,
 }
 
@@ -224,6 +278,12 @@ impl Iterator for FileChunks {
     type Item = io::Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.skip > 0 {
+            let start = SeekFrom::Start(std::mem::take(&mut self.skip));
+            if let Err(e) = self.file.get_mut().seek(start) {
+                return Some(Err(e));
+            }
+        }
         let mut buf = vec![0; self.buf_size];
         loop {
             return match self.file.read(&mut buf) {
@@ -238,7 +298,6 @@ impl Iterator for FileChunks {
         }
     }
 }
-// ANCHOR_END: static-serve
 
 /// `Content-Type` from the file name; text gets its charset, so a
 /// browser need not guess it (and guess wrong).
@@ -253,27 +312,6 @@ fn content_type(path: &Path) -> String {
     } else {
         essence.to_string()
     }
-}
-
-/// Whether `If-Modified-Since` says the client's copy is current.
-///
-/// RFC 9110 §13.1.3: only for GET and HEAD; ignored when the date is
-/// invalid, and ignored when `If-None-Match` is present (it takes
-/// precedence, and we have no entity tags to compare).
-fn not_modified_since(environ: &Environ<'_>, modified: DateTime<Utc>) -> bool {
-    if environ.get("HTTP_IF_NONE_MATCH").is_some() {
-        return false;
-    }
-    let Some(since) = environ.get("HTTP_IF_MODIFIED_SINCE") else {
-        return false;
-    };
-    let Some(since) = parse_http_date(since) else {
-        return false;
-    };
-    // The header has whole seconds; the file system has nanoseconds. A
-    // file modified at 12:00:00.5 was sent as "12:00:00" and must still
-    // match it.
-    modified.timestamp() <= since.timestamp()
 }
 
 /// Formats a time as an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use chrono::TimeDelta;
 
+mod conditional;
+
 fn mtime(path: &Path) -> SystemTime {
     fs::metadata(path).unwrap().modified().unwrap()
 }
