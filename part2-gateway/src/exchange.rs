@@ -70,6 +70,9 @@ pub fn respond(
         Some(Err(_)) => {
             return Exchange::internal_error(request, "bad Content-Length");
         }
+        // An app answers HEAD with no body; its length is not that of
+        // the GET, and a HEAD's Content-Length must be (RFC 9110 §8.6).
+        None if request.head_method && matches!(body, Body::Empty) => None,
         None => body.known_len(),
     };
     // Framing and hop-by-hop fields are the server's to write.

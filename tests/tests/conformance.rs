@@ -1,0 +1,252 @@
+//! RFC 9110 and RFC 9112 requirements on a server, checked over real
+//! sockets on parts 2, 3 and 4. The table in the book's HTTP appendix
+//! names these checks; each says in its comment which rule it holds the
+//! server to.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use tests::client::{Response, ResponseReader, connect, request};
+use tests::{Options, check};
+
+/// Starts a part with an app of the check's own (a closure), for rules
+/// that only an unusual app can reach: a 205 with a body, a 1xx status.
+macro_rules! check_app {
+    ($name:ident, [$($part:ident),+ $(,)?], $app:expr, $body:expr) => {
+        #[allow(non_snake_case)]
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $part() {
+                    let app: part2_gateway::SharedApp =
+                        std::sync::Arc::new($app);
+                    let server = tests::start_with_app(
+                        tests::Part::$part,
+                        &Options::default(),
+                        Some(app),
+                    );
+                    let check: fn(&tests::TestServer) = $body;
+                    check(&server);
+                }
+            )+
+        }
+    };
+}
+
+fn statics() -> Options {
+    Options::app("static")
+}
+
+fn get(path: &str, extra: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n").into_bytes()
+}
+
+/// Sends `requests` on one connection and reads one response per
+/// method in `methods`, then checks nothing else arrived.
+fn on_one_connection(
+    addr: SocketAddr,
+    requests: &[u8],
+    methods: &[&str],
+) -> Vec<Response> {
+    let mut reader = ResponseReader::new(connect(addr));
+    reader.stream().write_all(requests).expect("send");
+    let responses = methods
+        .iter()
+        .map(|m| reader.next(m).expect("a response"))
+        .collect();
+    assert!(reader.leftover().is_empty(), "stray bytes after the last");
+    responses
+}
+
+const HELLO_TXT: &[u8] = include_bytes!("../../part2-gateway/site/hello.txt");
+
+// RFC 9110 §8.8.2, §8.8.3, §15.3.1: a 200 to GET or HEAD carries a strong
+// entity tag and a Last-Modified no later than the Date; §9.3.2: HEAD
+// gets the header fields of a GET.
+check!(
+    static_files_have_validators,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let r = request(s.addr(), &get("/hello.txt", ""));
+        assert_eq!((r.status, r.body.as_slice()), (200, HELLO_TXT));
+        let etag = r.header("ETag").expect("ETag");
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+        let modified = r.header("Last-Modified").expect("Last-Modified");
+        let date = r.header("Date").expect("Date");
+        assert!(seconds(modified) <= seconds(date), "{modified} > {date}");
+        let head = b"HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        let h = request(s.addr(), head);
+        let without_date = |r: &Response| {
+            let mut fields = r.headers.clone();
+            fields.retain(|(n, _)| n != "Date");
+            fields
+        };
+        assert_eq!(without_date(&h), without_date(&r));
+    }
+);
+
+/// Seconds since the epoch of an HTTP-date, for comparing two.
+fn seconds(date: &str) -> i64 {
+    let parsed = part2_gateway::apps::static_files::parse_http_date(date);
+    parsed.expect("an HTTP-date").timestamp()
+}
+
+// RFC 9110 §13.1.2 (weak comparison, `*`), §13.1.3 (If-None-Match makes
+// If-Modified-Since ignored), §15.4.5 (304: ETag, no content), on one
+// connection to show a 304 leaves nothing behind.
+check!(
+    static_if_none_match,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let r = request(s.addr(), &get("/hello.txt", ""));
+        let etag = r.header("ETag").expect("ETag").to_string();
+        let modified = r.header("Last-Modified").expect("LM").to_string();
+        let mut all = Vec::new();
+        for inm in [etag.clone(), format!("W/{etag}"), "*".into()] {
+            all.extend(get("/hello.txt", &format!("If-None-Match: {inm}\r\n")));
+        }
+        all.extend(get(
+            "/hello.txt",
+            &format!(
+                "If-None-Match: \"other\"\r\nIf-Modified-Since: {modified}\r\n"
+            ),
+        ));
+        let responses = on_one_connection(s.addr(), &all, &["GET"; 4]);
+        for r in &responses[..3] {
+            assert_eq!(r.status, 304);
+            assert_eq!(r.header("ETag"), Some(etag.as_str()));
+            assert!(r.body.is_empty());
+            assert_eq!(r.header("Content-Length"), None);
+        }
+        assert_eq!(responses[3].status, 200);
+        assert_eq!(responses[3].body, HELLO_TXT);
+    }
+);
+
+// RFC 9110 §13.1.1, §13.1.4, §13.2.2: If-Match compares strongly and
+// comes first; If-Unmodified-Since in the past fails; both get 412.
+check!(
+    static_if_match_and_if_unmodified_since,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let r = request(s.addr(), &get("/hello.txt", ""));
+        let etag = r.header("ETag").expect("ETag").to_string();
+        let ok = request(
+            s.addr(),
+            &get("/hello.txt", &format!("If-Match: {etag}\r\n")),
+        );
+        assert_eq!(ok.status, 200);
+        let old = "Thu, 01 Jan 1970 00:00:00 GMT";
+        for extra in [
+            format!("If-Match: W/{etag}\r\n"),
+            "If-Match: \"other\"\r\n".to_string(),
+            format!("If-Unmodified-Since: {old}\r\n"),
+            format!("If-Match: \"other\"\r\nIf-None-Match: {etag}\r\n"),
+        ] {
+            let r = request(s.addr(), &get("/hello.txt", &extra));
+            assert_eq!(r.status, 412, "{extra}");
+            assert_eq!(r.body, b"412 Precondition Failed\n");
+        }
+    }
+);
+
+// RFC 9110 §14.2, §15.3.7: one range is a 206 with Content-Range and the
+// validators of a 200; §14.4, §15.5.17: an unsatisfiable one is a 416
+// with `bytes */length`; several get the whole file (allowed by §14.2).
+check!(
+    static_byte_ranges,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let len = HELLO_TXT.len();
+        let all = [
+            get("/hello.txt", "Range: bytes=0-4\r\n"),
+            get("/hello.txt", "Range: bytes=-10\r\n"),
+            get("/hello.txt", &format!("Range: bytes={len}-\r\n")),
+            get("/hello.txt", "Range: bytes=0-1, 3-4\r\n"),
+            get("/hello.txt", "Range: lines=1-2\r\n"),
+        ]
+        .concat();
+        let r = on_one_connection(s.addr(), &all, &["GET"; 5]);
+        assert_eq!((r[0].status, r[0].body.as_slice()), (206, &HELLO_TXT[..5]));
+        assert_eq!(
+            r[0].header("Content-Range"),
+            Some(format!("bytes 0-4/{len}").as_str())
+        );
+        assert!(r[0].header("ETag").is_some());
+        assert!(r[0].header("Content-Type").is_some());
+        assert_eq!(r[1].status, 206);
+        assert_eq!(r[1].body, &HELLO_TXT[len - 10..]);
+        assert_eq!(r[2].status, 416);
+        assert_eq!(
+            r[2].header("Content-Range"),
+            Some(format!("bytes */{len}").as_str())
+        );
+        for whole in &r[3..] {
+            assert_eq!((whole.status, whole.body.as_slice()), (200, HELLO_TXT));
+        }
+    }
+);
+
+// RFC 9110 §13.1.5: If-Range with the current tag or (strong) date lets
+// the range apply; with anything else the whole file comes back.
+check!(
+    static_if_range,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let r = request(s.addr(), &get("/hello.txt", ""));
+        let etag = r.header("ETag").expect("ETag").to_string();
+        let range = |if_range: &str| {
+            let extra = format!("Range: bytes=1-2\r\nIf-Range: {if_range}\r\n");
+            request(s.addr(), &get("/hello.txt", &extra))
+        };
+        let part = range(&etag);
+        assert_eq!(
+            (part.status, part.body.as_slice()),
+            (206, &HELLO_TXT[1..3])
+        );
+        for stale in ["\"other\"", &format!("W/{etag}")] {
+            let whole = range(stale);
+            assert_eq!((whole.status, whole.body.as_slice()), (200, HELLO_TXT));
+        }
+    }
+);
+
+// RFC 9110 §14.2: range handling is defined for GET only; a HEAD with
+// Range gets the head of the whole file.
+check!(
+    static_head_ignores_range,
+    [Part2, Part3, Part4],
+    options(statics()),
+    |s| {
+        let head =
+            b"HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n";
+        let r = request(s.addr(), head);
+        assert_eq!(r.status, 200);
+        let len = HELLO_TXT.len().to_string();
+        assert_eq!(r.header("Content-Length"), Some(len.as_str()));
+    }
+);
+
+// RFC 9110 §8.6, §9.3.2: a Content-Length in a response to HEAD must be
+// the length a GET would get. The environ app answers HEAD with no body
+// and no declared length; a `Content-Length: 0` would be a lie.
+check!(
+    head_does_not_claim_an_empty_body,
+    [Part2, Part3, Part4],
+    options(Options::app("environ")),
+    |s| {
+        let get = request(s.addr(), &get("/", ""));
+        assert!(!get.body.is_empty());
+        let head = request(s.addr(), b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(head.status, 200);
+        assert_eq!(head.header("Content-Length"), None);
+    }
+);
