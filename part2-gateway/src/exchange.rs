@@ -63,6 +63,12 @@ pub fn respond(
         };
         return Exchange::internal_error(request, problem);
     }
+    // A 1xx is interim: the client would wait for a final status that
+    // never comes, and an HTTP/1.0 client must never get one (RFC 9110
+    // §15.2). Interim responses are the server's to send.
+    if start_response.parsed_status().is_some_and(|(code, _)| code < 200) {
+        return Exchange::internal_error(request, "the app gave a 1xx status");
+    }
     // The app may declare a length; otherwise a body in memory has one.
     let declared = start_response.header("Content-Length");
     let body_len = match declared.map(|v| v.trim().parse::<u64>()) {

@@ -250,3 +250,29 @@ check!(
         assert_eq!(head.header("Content-Length"), None);
     }
 );
+
+fn early_hints(
+    _: &mut part2_gateway::Environ<'_>,
+    start_response: &mut part2_gateway::StartResponse,
+) -> part2_gateway::Body {
+    start_response.start("103 Early Hints", vec![]);
+    part2_gateway::Body::from("not a final response\n")
+}
+
+// RFC 9110 §15.2: a 1xx is never a final response, and a server MUST NOT
+// send one to an HTTP/1.0 client. An app that answers with one has
+// failed: 500, on both versions, and the connection goes on.
+check_app!(
+    an_interim_status_from_the_app_is_a_500,
+    [Part2, Part3, Part4],
+    early_hints,
+    |s| {
+        for version in ["1.1", "1.0"] {
+            let req = format!(
+                "GET / HTTP/{version}\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+            );
+            let r = on_one_connection(s.addr(), req.as_bytes(), &["GET"]);
+            assert_eq!(r[0].status, 500, "HTTP/{version}");
+        }
+    }
+);
