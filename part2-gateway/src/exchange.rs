@@ -56,18 +56,8 @@ pub fn respond(
         Ok(body) => body,
         Err(_) => return Exchange::internal_error(request, "the app panicked"),
     };
-    if start_response.parsed_status().is_none() {
-        let problem = match start_response.status() {
-            None => "the app did not call start_response",
-            Some(_) => "the app gave a malformed status",
-        };
+    if let Some(problem) = status_problem(&start_response) {
         return Exchange::internal_error(request, problem);
-    }
-    // A 1xx is interim: the client would wait for a final status that
-    // never comes, and an HTTP/1.0 client must never get one (RFC 9110
-    // §15.2). Interim responses are the server's to send.
-    if start_response.parsed_status().is_some_and(|(code, _)| code < 200) {
-        return Exchange::internal_error(request, "the app gave a 1xx status");
     }
     // The app may declare a length; otherwise a body in memory has one.
     let declared = start_response.header("Content-Length");
@@ -89,12 +79,33 @@ pub fn respond(
     let Some((status, reason)) = start_response.parsed_status() else {
         return Exchange::internal_error(request, "the app gave a bad status");
     };
+    // 205 tells the client to reset its form, and has no content (RFC
+    // 9110 §15.3.6); unlike 204 it is framed, with a length of zero.
+    let (body, body_len) = match status {
+        205 => (Body::Empty, Some(0)),
+        _ => (body, body_len),
+    };
     let mut head = Vec::with_capacity(256);
     let plan =
         write_head(&mut head, &request, status, reason, &headers, body_len);
     Exchange::new(head, body, plan, status)
 }
 // ANCHOR_END: respond
+
+/// What is wrong with the status the app gave, if anything.
+fn status_problem(start_response: &StartResponse) -> Option<&'static str> {
+    match (start_response.status(), start_response.parsed_status()) {
+        (None, _) => Some("the app did not call start_response"),
+        (Some(_), None) => Some("the app gave a malformed status"),
+        // A 1xx is interim: the client would wait for a final status
+        // that never comes, and an HTTP/1.0 client must never get one
+        // (RFC 9110 §15.2). Interim responses are the server's to send.
+        (Some(_), Some((code, _))) if code < 200 => {
+            Some("the app gave a 1xx status")
+        }
+        (Some(_), Some(_)) => None,
+    }
+}
 
 impl Exchange {
     fn new(head: Vec<u8>, body: Body, plan: Plan, status: u16) -> Self {

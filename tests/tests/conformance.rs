@@ -276,3 +276,37 @@ check_app!(
         }
     }
 );
+
+fn reset_content(
+    _: &mut part2_gateway::Environ<'_>,
+    start_response: &mut part2_gateway::StartResponse,
+) -> part2_gateway::Body {
+    start_response.start("205 Reset Content", vec![]);
+    part2_gateway::Body::from("content a 205 must not have\n")
+}
+
+// RFC 9110 §15.3.6: a server MUST NOT generate content in a 205. The
+// app's body is dropped and the response framed as empty, so the next
+// response on the connection starts where it should.
+check_app!(
+    reset_content_has_no_content,
+    [Part2, Part3, Part4],
+    reset_content,
+    |s| {
+        let req = get("/", "");
+        let r = on_one_connection(
+            s.addr(),
+            &[req.clone(), req].concat(),
+            &["GET"; 2],
+        );
+        for r in r {
+            assert_eq!(r.status, 205);
+            assert!(
+                r.body.is_empty(),
+                "{:?}",
+                String::from_utf8_lossy(&r.body)
+            );
+            assert_eq!(r.header("Content-Length"), Some("0"));
+        }
+    }
+);
