@@ -310,3 +310,35 @@ check_app!(
         }
     }
 );
+
+fn control_characters(
+    _: &mut part2_gateway::Environ<'_>,
+    start_response: &mut part2_gateway::StartResponse,
+) -> part2_gateway::Body {
+    start_response.start(
+        "200 Fine\x07",
+        vec![
+            ("X-Bell".into(), "ring\x07ring".into()),
+            ("X-Escape".into(), "\x1b[31mred".into()),
+            ("X-Tab".into(), "a\tb".into()),
+        ],
+    );
+    part2_gateway::Body::from("ok\n")
+}
+
+// RFC 9112 §4 and §5, RFC 9110 §5.5: a reason phrase and a field value
+// hold visible characters, spaces and tabs; a sender MUST NOT generate
+// anything else (RFC 9110 §2.2). Fields with controls are dropped and a
+// bad reason phrase replaced, as CR and LF already were.
+check_app!(
+    no_control_characters_in_the_head,
+    [Part2, Part3, Part4],
+    control_characters,
+    |s| {
+        let r = request(s.addr(), &get("/", ""));
+        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert_eq!(r.header("X-Bell"), None);
+        assert_eq!(r.header("X-Escape"), None);
+        assert_eq!(r.header("X-Tab"), Some("a\tb"));
+    }
+);
