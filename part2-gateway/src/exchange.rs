@@ -12,6 +12,7 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::environ::Environ;
 use crate::error::{HttpError, reason};
 use crate::gateway::{App, Body, StartResponse, is_server_owned};
+use crate::request::RequestHead;
 use crate::response::{
     BodyEncoder, OutFraming, Plan, RequestFacts, write_error, write_head,
 };
@@ -137,6 +138,28 @@ impl Exchange {
         };
         let mut exchange = Exchange::new(head, Body::Empty, plan, error.status);
         exchange.problem = Some(error.detail.to_string());
+        exchange
+    }
+
+    /// The error response for a request the server refuses: `head` if
+    /// it was parsed, else `bytes`, what arrived of it. A HEAD gets the
+    /// head of the error response and no content (RFC 9110 §9.3.2), as
+    /// the client will read none: what counts is what it sent, so a
+    /// malformed request that starts with `HEAD ` counts too.
+    pub fn refusal(
+        error: &HttpError,
+        head: Option<&RequestHead>,
+        bytes: &[u8],
+    ) -> Self {
+        let mut exchange = Exchange::error(error);
+        let head_method = match head {
+            Some(head) => head.is_head(),
+            None => bytes.trim_ascii_start().starts_with(b"HEAD "),
+        };
+        let end = exchange.head.windows(4).position(|w| w == b"\r\n\r\n");
+        if let (true, Some(end)) = (head_method, end) {
+            exchange.head.truncate(end + 4);
+        }
         exchange
     }
 

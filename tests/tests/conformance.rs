@@ -269,7 +269,8 @@ check_app!(
     |s| {
         for version in ["1.1", "1.0"] {
             let req = format!(
-                "GET / HTTP/{version}\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+                "GET / HTTP/{version}\r\nHost: x\r\n\
+                 Connection: keep-alive\r\n\r\n"
             );
             let r = on_one_connection(s.addr(), req.as_bytes(), &["GET"]);
             assert_eq!(r[0].status, 500, "HTTP/{version}");
@@ -340,5 +341,57 @@ check_app!(
         assert_eq!(r.header("X-Bell"), None);
         assert_eq!(r.header("X-Escape"), None);
         assert_eq!(r.header("X-Tab"), Some("a\tb"));
+    }
+);
+
+/// Sends `bytes` (a HEAD the server refuses) and reads the answer as a
+/// response to HEAD: a head only, then the close.
+fn refused_head(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let mut reader = ResponseReader::new(connect(addr));
+    reader.stream().write_all(bytes).expect("send");
+    let r = reader.next("HEAD").expect("a response");
+    assert!(reader.leftover().is_empty(), "content after a HEAD's head");
+    assert!(reader.closed(), "no close after an error");
+    r
+}
+
+/// HEAD requests refused, before the head is parsed, after, and for
+/// their body, with the status each gets.
+const REFUSED_HEADS: &[(&[u8], u16)] = &[
+    (b"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n", 417),
+    (b"\r\nHEAD / HTTP/1.1\r\n\r\n", 400),
+    (b"HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+        413,
+    ),
+];
+
+// RFC 9110 §9.3.2: the server MUST NOT send content in a response to
+// HEAD, error responses included (§15.5: the explanation is for other
+// methods).
+check!(errors_to_head_have_no_content, [Part2, Part3, Part4], |s| {
+    for (bytes, status) in REFUSED_HEADS {
+        let r = refused_head(s.addr(), bytes);
+        assert_eq!(r.status, *status, "{}", String::from_utf8_lossy(bytes));
+        assert!(r.header("Content-Length").is_some());
+    }
+    // A bad body: parts 3 and 4 refuse it before the app runs; part 2
+    // runs the app first (hello reads no body) and closes once it finds
+    // the body bad. A head only, either way.
+    let chunked = b"HEAD / HTTP/1.1\r\nHost: x\r\n\
+        Transfer-Encoding: chunked\r\n\r\nzz\r\n";
+    let r = refused_head(s.addr(), chunked);
+    assert!([200, 400].contains(&r.status), "{}", r.status);
+});
+
+// The same for a HEAD that never finished its head: 408, no content.
+check!(
+    a_slow_head_gets_408_without_content,
+    [Part2, Part3, Part4],
+    options(Options::short_timeouts()),
+    |s| {
+        let r = refused_head(s.addr(), b"HEAD / HTTP/1.1\r\nHost:");
+        assert_eq!(r.status, 408);
     }
 );
