@@ -600,13 +600,14 @@ impl Connection {
         error: &HttpError,
         ctx: &mut Ctx<'_>,
     ) {
+        let output = Exchange::refusal(error, head.as_deref(), &self.inbuf);
         self.close_after = true;
         self.refused = true;
         self.inbuf = Vec::new();
         self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
         self.phase = Phase::Respond {
-            output: Box::new(Exchange::error(error)),
+            output: Box::new(output),
             head,
             produced: false,
             started: false,
