@@ -246,10 +246,19 @@ impl Exchange {
         self.plan.keep_alive
     }
 
-    /// Forces `Connection: close` semantics after this response (the
-    /// server could not keep the stream in sync). Only affects the
-    /// decision, not a head already produced.
+    /// Closes the connection after this response (the server could not
+    /// keep the stream in sync). If the head has not been handed out
+    /// yet, it is rewritten to say `Connection: close`: a server that
+    /// will close should say so (RFC 9112 §9.6).
     pub fn close_after(&mut self) {
+        let ka = b"Connection: keep-alive\r\n";
+        if self.plan.keep_alive && self.head.ends_with(b"\r\n\r\n") {
+            self.head.truncate(self.head.len() - 2);
+            if self.head.ends_with(ka) {
+                self.head.truncate(self.head.len() - ka.len());
+            }
+            self.head.extend_from_slice(b"Connection: close\r\n\r\n");
+        }
         self.plan.keep_alive = false;
     }
 

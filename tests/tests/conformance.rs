@@ -395,3 +395,38 @@ check!(
         assert_eq!(r.status, 408);
     }
 );
+
+// RFC 9110 §10.1.1: a server that answers before reading the content
+// SHOULD say whether it will close or read on; RFC 9112 §9.6: a server
+// that will close SHOULD send `Connection: close`. Part 2 answers a 404
+// without asking for the body and closes; parts 3 and 4 ask for it,
+// read it and keep the connection. Either way the head tells the truth.
+check!(
+    an_answer_before_the_body_says_close,
+    [Part2, Part3, Part4],
+    options(Options::app("demo")),
+    |s| {
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader
+            .stream()
+            .write_all(
+                b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+                  Expect: 100-continue\r\n\r\n",
+            )
+            .expect("send");
+        let mut r = reader.next("POST").expect("a response");
+        if r.status == 100 {
+            reader.stream().write_all(b"hello").expect("send body");
+            r = reader.next("POST").expect("the final response");
+        }
+        assert_eq!(r.status, 404);
+        if r.header("Connection") != Some("close") {
+            // Kept: the next request must be served.
+            reader.stream().write_all(&get("/hello", "")).expect("send");
+            let next = reader.next("GET").expect("kept alive");
+            assert_eq!(next.status, 200);
+        } else {
+            assert!(reader.closed());
+        }
+    }
+);
