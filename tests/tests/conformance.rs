@@ -430,3 +430,35 @@ check!(
         }
     }
 );
+
+// RFC 9112 §3.2: a server MUST answer 400 to a Host field with an
+// invalid value: `uri-host [ ":" port ]` (RFC 3986), nothing else.
+check!(invalid_host_values_are_400, [Part2, Part3, Part4], |s| {
+    for host in [
+        "x:abc", "x:80:90", "user@x", "x\"y", "[::1", "[::1]x", "[::1]:a",
+        "a%zz", "a<b", "a b", "a, b", "x/y", "x?y", "x#y",
+    ] {
+        let r = request(s.addr(), &get_with_host(host));
+        assert_eq!(r.status, 400, "Host: {host}");
+        assert_eq!(r.header("Connection"), Some("close"));
+    }
+    for host in [
+        "x",
+        "example.com:8080",
+        "[::1]:8888",
+        "[::1]",
+        "127.0.0.1",
+        "",
+        "x:",
+        "a%20b",
+        "xn--bcher-kva.example",
+        "a-b_c~d.e!f$g&h'i(j)k*l+m;n=o",
+    ] {
+        let r = request(s.addr(), &get_with_host(host));
+        assert_eq!(r.status, 200, "Host: {host}");
+    }
+});
+
+fn get_with_host(host: &str) -> Vec<u8> {
+    format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes()
+}
