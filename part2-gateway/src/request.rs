@@ -397,7 +397,7 @@ fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
         // A well-formed request line in a version we do not speak is a
         // 505 (RFC 9110 §15.6.6); anything else is just malformed.
         E::Version if looks_like_request_line(head) => {
-            HttpError::new(505, "HTTP version not supported")
+            HttpError::new(505, "this server speaks HTTP/1.0 and HTTP/1.1")
         }
         E::Version => HttpError::new(400, "malformed request line"),
         // httparse refuses whitespace before the colon and obs-fold
