@@ -462,3 +462,67 @@ check!(invalid_host_values_are_400, [Part2, Part3, Part4], |s| {
 fn get_with_host(host: &str) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes()
 }
+
+// RFC 9110 §15.6.6: a 505 SHOULD say what the server does support.
+check!(
+    version_not_supported_says_which_are,
+    [Part2, Part3, Part4],
+    |s| {
+        let r = request(s.addr(), b"GET / HTTP/3.0\r\nHost: x\r\n\r\n");
+        assert_eq!(r.status, 505);
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(text.contains("HTTP/1.0 and HTTP/1.1"), "{text}");
+    }
+);
+
+fn demo() -> Options {
+    Options::app("demo")
+}
+
+// RFC 9110 §8.6: a HEAD's Content-Length must be the GET's. Through the
+// demo's gzip, a GET of a large text file is gzipped, its length unknown:
+// the HEAD names no length either. And gzip drops Accept-Ranges: ranges
+// of the plain file say nothing about the gzipped bytes.
+check!(
+    head_through_gzip_has_no_plain_length,
+    [Part2, Part3, Part4],
+    options(demo()),
+    |s| {
+        let ae = "Accept-Encoding: gzip\r\n";
+        let get = request(s.addr(), &get("/static/index.html", ae));
+        assert_eq!(get.header("Content-Encoding"), Some("gzip"));
+        assert_eq!(get.header("Content-Length"), None);
+        assert_eq!(get.header("Accept-Ranges"), None);
+        assert!(get.header("ETag").is_some_and(|t| t.starts_with("W/")));
+        let head =
+            format!("HEAD /static/index.html HTTP/1.1\r\nHost: x\r\n{ae}\r\n");
+        let head = request(s.addr(), head.as_bytes());
+        assert_eq!(head.status, 200);
+        assert_eq!(head.header("Content-Length"), None);
+    }
+);
+
+// RFC 9110 §15.3.7: a 206 carries the Vary a 200 would (the demo's 200
+// varies with Accept-Encoding); §15.4.5: so does a 304.
+check!(
+    parts_and_304s_through_gzip_vary_like_the_200,
+    [Part2, Part3, Part4],
+    options(demo()),
+    |s| {
+        let ae = "Accept-Encoding: gzip\r\n";
+        let full = request(s.addr(), &get("/static/index.html", ae));
+        assert_eq!(full.header("Vary"), Some("Accept-Encoding"));
+        let range = format!("{ae}Range: bytes=0-9\r\n");
+        let part = request(s.addr(), &get("/static/index.html", &range));
+        assert_eq!(part.status, 206);
+        assert_eq!(part.body.len(), 10);
+        assert_eq!(part.header("Content-Encoding"), None);
+        assert_eq!(part.header("Vary"), Some("Accept-Encoding"));
+        let plain = request(s.addr(), &get("/static/index.html", ""));
+        let etag = plain.header("ETag").expect("ETag");
+        let inm = format!("{ae}If-None-Match: {etag}\r\n");
+        let not_modified = request(s.addr(), &get("/static/index.html", &inm));
+        assert_eq!(not_modified.status, 304);
+        assert_eq!(not_modified.header("Vary"), Some("Accept-Encoding"));
+    }
+);
