@@ -344,9 +344,7 @@ fn parse_with<'b>(
     if !KNOWN_METHODS.contains(&method) {
         return Err(HttpError::new(501, "unknown method"));
     }
-    if !valid_target(method, target) {
-        return Err(HttpError::new(400, "invalid request target"));
-    }
+    check_target(method, target)?;
     let mut facts = Facts::default();
     // The head is filled in place: a string that already has room keeps
     // it, so a reused head costs no allocation for a request like the
@@ -456,16 +454,38 @@ fn valid_target(method: &str, target: &str) -> bool {
         return method == "OPTIONS";
     }
     // absolute-form: scheme "://" …, scheme = ALPHA *(ALPHA / DIGIT /
-    // "+" / "-" / ".").
+    // "+" / "-" / "."). An http URI needs a host (RFC 9110 §4.2.1) and
+    // no userinfo (§4.2.4), which valid_host refuses with its `@`.
     match target.split_once("://") {
-        Some((scheme, _)) => {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?']).next().unwrap_or("");
             scheme.starts_with(|c: char| c.is_ascii_alphabetic())
                 && scheme.bytes().all(|b| {
                     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
                 })
+                && (!scheme.eq_ignore_ascii_case("http")
+                    || !authority.is_empty()
+                        && valid_host(authority.as_bytes()))
         }
         None => false,
     }
+}
+
+/// 400 for a target of no valid form; 421 for an absolute-form one that
+/// is not `http`: plain TCP answers for http URIs only, and an https URI
+/// (or any other scheme) asks for a server this is not (RFC 9110 §7.4).
+fn check_target(method: &str, target: &str) -> Result<(), HttpError> {
+    if !valid_target(method, target) {
+        return Err(HttpError::new(400, "invalid request target"));
+    }
+    let scheme = match target.split_once("://") {
+        Some((scheme, _)) if !target.starts_with('/') => scheme,
+        _ => return Ok(()),
+    };
+    if !scheme.eq_ignore_ascii_case("http") {
+        return Err(HttpError::new(421, "only http URIs are served here"));
+    }
+    Ok(())
 }
 
 /// RFC 9112 §3.2: `Host = uri-host [ ":" port ]` (RFC 3986 §3.2.2): an

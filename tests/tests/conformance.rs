@@ -526,3 +526,50 @@ check!(
         assert_eq!(not_modified.header("Vary"), Some("Accept-Encoding"));
     }
 );
+
+// RFC 9112 §3.2.2: an origin server MUST ignore Host when the target is
+// in absolute-form and use the target's authority instead (an app sees
+// it as HTTP_HOST and SERVER_NAME). RFC 9110 §4.2.1: an http URI with an
+// empty host is invalid; §4.2.4: userinfo in one is treated as an error.
+check!(
+    absolute_form_targets_name_the_host,
+    [Part2, Part3, Part4],
+    options(Options::app("environ")),
+    |s| {
+        let r = request(
+            s.addr(),
+            b"GET http://Example.test:8080/some/path?x=1 HTTP/1.1\r\n\
+              Host: other.test\r\n\r\n",
+        );
+        assert_eq!(r.status, 200);
+        let text = String::from_utf8_lossy(&r.body);
+        for line in [
+            "HTTP_HOST=Example.test:8080",
+            "SERVER_NAME=Example.test",
+            "PATH_INFO=/some/path",
+            "QUERY_STRING=x=1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        for target in ["http:///x", "http://user@x/", "http://x:y/", "http://"]
+        {
+            let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            let r = request(s.addr(), req.as_bytes());
+            assert_eq!(r.status, 400, "{target}");
+        }
+    }
+);
+
+// RFC 9110 §7.4: an origin server MUST reject a request whose target it
+// cannot answer for: an https URI over plain TCP, or another scheme.
+// 421 Misdirected Request says so, and the connection closes.
+check!(misdirected_schemes_get_421, [Part2, Part3, Part4], |s| {
+    for target in ["https://x/", "HTTPS://x/", "ftp://x/file", "ws://x/"] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let r = request(s.addr(), req.as_bytes());
+        assert_eq!(r.status, 421, "{target}");
+        assert_eq!(r.header("Connection"), Some("close"));
+    }
+    let ok = request(s.addr(), b"GET HTTP://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(ok.status, 200);
+});
