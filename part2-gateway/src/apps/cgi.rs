@@ -425,6 +425,18 @@ fn parse_head(head: &[u8]) -> Result<(String, Headers), String> {
 }
 // ANCHOR_END: cgi-headers
 
+/// What the app makes of a script's output: [`read_head`], then
+/// [`parse_head`]: the status, the header fields, and the first bytes
+/// of the body read along with the block; or why the script gets a 502.
+/// Public so that tests can feed it any bytes (`tests/fuzz.rs`).
+pub fn parse_output(
+    stdout: &mut impl Read,
+) -> Result<(String, Headers, Vec<u8>), String> {
+    let (head, rest) = read_head(stdout)?;
+    let (status, headers) = parse_head(&head)?;
+    Ok((status, headers, rest))
+}
+
 /// The reason phrase for `code`, or none for a code we do not know.
 fn known_reason(code: u16) -> &'static str {
     match reason(code) {
