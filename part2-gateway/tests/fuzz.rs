@@ -209,7 +209,9 @@ fn request_bytes() -> BoxedStrategy<Vec<u8>> {
     ];
     let version = prop_oneof![
         6 => one_of(&["HTTP/1.1", "HTTP/1.0"]),
-        1 => one_of(&["HTTP/1.2", "HTTP/2.0", "HTTP/1.", "http/1.1", "HTTP/11"]),
+        1 => one_of(&[
+            "HTTP/1.2", "HTTP/2.0", "HTTP/1.", "http/1.1", "HTTP/11",
+        ]),
         1 => "[ -~]{0,10}",
     ];
     let name = prop_oneof![
@@ -371,14 +373,24 @@ fn chunked_bytes() -> BoxedStrategy<Vec<u8>> {
     ];
     let ext = prop_oneof![
         6 => Just(String::new()),
-        1 => one_of(&[";a=b", ";a=\"x;\\\"y\"", " ;a", ";\"", ";a=\"\r\"", ";\x01"]),
+        1 => one_of(&[
+            ";a=b", ";a=\"x;\\\"y\"", " ;a", ";\"", ";a=\"\r\"", ";\x01",
+        ]),
         1 => (4_080usize..4_100).prop_map(|n| format!(";{}", "e".repeat(n))),
     ];
-    let eol = prop_oneof![8 => Just("\r\n"), 2 => Just("\n"), 1 => Just("\r"), 1 => Just("")];
+    let eol = prop_oneof![
+        8 => Just("\r\n"),
+        2 => Just("\n"),
+        1 => Just("\r"),
+        1 => Just(""),
+    ];
     let chunk = (size, ext, data, eol.clone());
     let trailer = prop_oneof![
         4 => Just(String::new()),
-        2 => one_of(&["X: y\r\n", "X:y\n", "A: 1\r\nB: 2\r\n", "bad\r\n", " X: y\r\n", "X: \x01\r\n"]),
+        2 => one_of(&[
+            "X: y\r\n", "X:y\n", "A: 1\r\nB: 2\r\n", "bad\r\n", " X: y\r\n",
+            "X: \x01\r\n",
+        ]),
         1 => (0usize..1_100).prop_map(|n| format!("T: {}\r\n", "t".repeat(n))),
     ];
     let last = one_of(&["0", "000", "0;x=y", "00;\"q\""]);
@@ -488,7 +500,9 @@ fn fuzz_chunked_decoder() {
     let bytes = prop_oneof![
         1 => proptest::collection::vec(any::<u8>(), 0..256),
         1 => proptest::collection::vec(
-            proptest::sample::select(b"0123456789abcdefABCDEF;=\" \t\r\nx:".to_vec()),
+            proptest::sample::select(
+                b"0123456789abcdefABCDEF;=\" \t\r\nx:".to_vec()
+            ),
             0..256,
         ),
         4 => chunked_bytes(),
@@ -498,7 +512,12 @@ fn fuzz_chunked_decoder() {
         (bytes, cuts(), chunk_limits()),
         |(b, c, l)| check_chunked(&b, &c, l),
     );
-    // What the encoder writes, the decoder reads back.
+}
+
+/// What the encoder writes, the decoder reads back.
+#[test]
+#[ignore = "fuzzing: run with --ignored, FUZZ_SECONDS bounds it"]
+fn fuzz_chunked_round_trip() {
     let chunks = proptest::collection::vec(
         proptest::collection::vec(any::<u8>(), 0..300),
         0..8,
