@@ -573,3 +573,157 @@ check!(misdirected_schemes_get_421, [Part2, Part3, Part4], |s| {
     let ok = request(s.addr(), b"GET HTTP://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(ok.status, 200);
 });
+
+/// Requests refused for their syntax or framing, with the status each
+/// gets; after each the connection closes.
+const REFUSED: &[(&str, &[u8], u16)] = &[
+    // RFC 9112 §2.2: whitespace before the first field line.
+    (
+        "space after the request line",
+        b"GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+        400,
+    ),
+    // RFC 9112 §7.1: chunked has no parameters; one is an error.
+    (
+        "chunked with a parameter",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked;a=b\r\n\r\n",
+        400,
+    ),
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+    (
+        "Transfer-Encoding in HTTP/1.0",
+        b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+];
+
+check!(refused_framing_closes, [Part2, Part3, Part4], |s| {
+    for (what, bytes, status) in REFUSED {
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader.stream().write_all(bytes).expect("send");
+        let r = reader.next("POST").expect("a response");
+        assert_eq!(r.status, *status, "{what}");
+        assert_eq!(r.header("Connection"), Some("close"), "{what}");
+        // RFC 9110 §6.6.1: a 4xx carries a Date too.
+        assert!(r.header("Date").is_some(), "{what}");
+        assert!(reader.closed(), "{what}");
+    }
+});
+
+// RFC 9112 §2.2: empty lines before a request line are ignored; §3: a
+// request line of 8000 octets is served.
+check!(robust_request_lines, [Part2, Part3, Part4], |s| {
+    let r = request(s.addr(), b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 200);
+    let target = format!("/{}", "a".repeat(8000 - "GET  HTTP/1.1".len() - 1));
+    let line = format!("GET {target} HTTP/1.1");
+    assert_eq!(line.len(), 8000);
+    let r = request(s.addr(), format!("{line}\r\nHost: x\r\n\r\n").as_bytes());
+    assert_eq!(r.status, 200);
+});
+
+// RFC 9112 §9.6: after a request with `Connection: close` the server
+// closes, and processes nothing sent after it on that connection.
+check!(nothing_after_close_is_served, [Part2, Part3, Part4], |s| {
+    let two = [get("/", "Connection: close\r\n"), get("/", "")].concat();
+    let mut reader = ResponseReader::new(connect(s.addr()));
+    reader.stream().write_all(&two).expect("send");
+    let r = reader.next("GET").expect("the first response");
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert!(reader.closed(), "a second response came");
+});
+
+// RFC 9112 §9.3: a server reads the whole body (or closes) before the
+// next request: hello ignores the body, which must not be read as a
+// request.
+check!(an_unread_body_is_skipped, [Part2, Part3, Part4], |s| {
+    let body = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    let post = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let all = [post.into_bytes(), get("/", "")].concat();
+    let r = on_one_connection(s.addr(), &all, &["POST", "GET"]);
+    assert_eq!((r[0].status, r[1].status), (200, 200));
+});
+
+// RFC 9110 §10.1.1 and §15.2: `Expect: 100-continue` from an HTTP/1.0
+// client is ignored: no 1xx ever goes to HTTP/1.0.
+check!(
+    no_100_continue_for_http_1_0,
+    [Part2, Part3, Part4],
+    options(Options::app("echo")),
+    |s| {
+        let req = b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\
+                    Content-Length: 5\r\n\r\nhello";
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader.stream().write_all(req).expect("send");
+        let r = reader.next("POST").expect("a response");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    }
+);
+
+// RFC 9110 §6.5.1: trailer fields are not merged into the header
+// section; the app never sees them.
+check!(
+    trailers_do_not_reach_the_app,
+    [Part2, Part3, Part4],
+    options(Options::app("environ")),
+    |s| {
+        let req = b"POST / HTTP/1.1\r\nHost: x\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n\
+                    0\r\nX-Late: 1\r\nContent-Type: evil\r\n\r\n";
+        let r = request(s.addr(), req);
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(!text.contains("X_LATE") && !text.contains("evil"), "{text}");
+    }
+);
+
+fn streamed(
+    environ: &mut part2_gateway::Environ<'_>,
+    start_response: &mut part2_gateway::StartResponse,
+) -> part2_gateway::Body {
+    if environ.path_info() == "/empty" {
+        start_response.start("204 No Content", vec![]);
+        return part2_gateway::Body::from("content a 204 cannot have\n");
+    }
+    start_response
+        .start("200 OK", vec![("Content-Type".into(), "text/plain".into())]);
+    let pieces = ["one ", "two ", "three\n"].map(|p| Ok(p.as_bytes().to_vec()));
+    part2_gateway::Body::stream(pieces.into_iter())
+}
+
+// RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client (a body of
+// unknown length ends with the connection, §6.3), nor in a 204; RFC 9110
+// §8.6 and §15.3.5: no Content-Length and no content in a 204 either.
+check_app!(
+    framing_by_version_and_status,
+    [Part2, Part3, Part4],
+    streamed,
+    |s| {
+        let r = request(s.addr(), &get("/", ""));
+        assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
+        assert_eq!(r.body, b"one two three\n");
+        let old = b"GET / HTTP/1.0\r\n\r\n";
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader.stream().write_all(old).expect("send");
+        let r = reader.next("GET").expect("a response");
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        assert_eq!(r.header("Content-Length"), None);
+        assert_eq!(r.header("Connection"), Some("close"));
+        assert_eq!(r.body, b"one two three\n");
+        let two = [get("/empty", ""), get("/empty", "")].concat();
+        for r in on_one_connection(s.addr(), &two, &["GET"; 2]) {
+            assert_eq!(r.status, 204);
+            assert_eq!(r.header("Transfer-Encoding"), None);
+            assert_eq!(r.header("Content-Length"), None);
+        }
+    }
+);
+
+// RFC 9112 §9.3, RFC 9110 §7.6.1: a server without persistent
+// connections (Part 1) says `close` in every response.
+check!(part_1_says_close, [Part1], |s| {
+    let r = request(s.addr(), &get("/", ""));
+    assert_eq!(r.header("Connection"), Some("close"));
+});
