@@ -226,6 +226,14 @@ fn ignored_ranges_get_the_whole_file() {
         );
         assert_eq!(sr.header("Content-Range"), None);
     }
+    // Content-Range means nothing in a GET (RFC 9110 §14.4).
+    let (sr, body) = run(
+        &app,
+        "GET",
+        "/hello.txt",
+        &[("HTTP_CONTENT_RANGE", "bytes 0-1/6")],
+    );
+    assert_eq!((status(&sr), body.as_slice()), (200, &b"hello\n"[..]));
     // Ranges are for GET: a HEAD gets the head of the whole file.
     let (sr, _) =
         run(&app, "HEAD", "/hello.txt", &[("HTTP_RANGE", "bytes=0-1")]);
