@@ -76,24 +76,24 @@ pub(super) enum Decision {
 pub(super) fn evaluate(environ: &Environ<'_>, file: &Validators) -> Decision {
     let date = |name| environ.get(name).and_then(parse_http_date);
     let modified = file.modified.map(|m| m.timestamp());
-    // 1. If-Match: the client wants this exact version (strong).
+    // 1. If-Match: only this version, compared strongly.
     if let Some(value) = environ.get("HTTP_IF_MATCH") {
         if !matches(value, file.etag.as_deref(), Comparison::Strong) {
             return Decision::Failed;
         }
-    // 2. If-Unmodified-Since: ... or one no newer than a date.
+    // 2. If-Unmodified-Since: only if unchanged since that date.
     } else if let (Some(since), Some(modified)) =
         (date("HTTP_IF_UNMODIFIED_SINCE"), modified)
         && modified > since.timestamp()
     {
         return Decision::Failed;
     }
-    // 3. If-None-Match: the client has these versions (weak is enough).
+    // 3. If-None-Match: not if the client has it (compared weakly).
     if let Some(value) = environ.get("HTTP_IF_NONE_MATCH") {
         if matches(value, file.etag.as_deref(), Comparison::Weak) {
             return Decision::NotModified;
         }
-    // 4. If-Modified-Since: ... or a copy from that date.
+    // 4. If-Modified-Since: not if unchanged since the client's copy.
     } else if let (Some(since), Some(modified)) =
         (date("HTTP_IF_MODIFIED_SINCE"), modified)
         && modified <= since.timestamp()

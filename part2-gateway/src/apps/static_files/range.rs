@@ -6,7 +6,6 @@
 //! would need a `multipart/byteranges` body; the RFC lets a server send
 //! the whole file instead, and we do.
 
-// ANCHOR: range
 /// What a `Range` header asks of a representation of a given length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ranged {
@@ -58,7 +57,6 @@ pub(super) fn ranged(value: &str, len: u64) -> Ranged {
         _ => Ranged::Whole,
     }
 }
-// ANCHOR_END: range
 
 /// One range-spec: `None` if malformed, `Some(None)` if valid but outside
 /// the representation, `Some(Some(part))` otherwise.
