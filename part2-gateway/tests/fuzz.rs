@@ -45,7 +45,7 @@ use proptest::test_runner::{
 
 /// Cases per proptest run; runs repeat, each with a fresh seed, until
 /// the time or the case budget is spent.
-const BATCH: u32 = 2_000;
+const BATCH: u32 = 500;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.trim().parse().ok()
