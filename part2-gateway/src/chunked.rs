@@ -97,9 +97,13 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
-    /// Decoded body bytes so far.
+    /// Decoded body bytes so far. (`total` counts a chunk from its size
+    /// line on, to refuse a body over the limit before its data comes.)
     pub fn decoded(&self) -> u64 {
-        self.total
+        match self.state {
+            State::Data(left) => self.total - left,
+            _ => self.total,
+        }
     }
 
     // ANCHOR: chunked-decode
@@ -147,7 +151,10 @@ impl ChunkedDecoder {
                 return Err(bad("chunk line too long"));
             }
         }
-        if matches!(self.state, TrailerStart | Trailer | TrailerLf | EndLf) {
+        // The empty line that ends the body is no trailer field.
+        let field = matches!(self.state, Trailer | TrailerLf)
+            || self.state == TrailerStart && !matches!(b, b'\r' | b'\n');
+        if field {
             self.trailer += 1;
             if self.trailer > self.max_trailer {
                 return Err(HttpError::new(431, "trailer section too large"));

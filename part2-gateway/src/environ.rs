@@ -251,9 +251,21 @@ pub fn cgi_vars(
             })
             .or_insert_with(|| value.clone());
     }
+    // RFC 9112 §3.2.2: an absolute-form target names the host itself,
+    // and the Host field is ignored.
+    if let Some(authority) = target_authority(&head.target) {
+        vars.insert("HTTP_HOST".into(), authority.to_string());
+    }
     vars
 }
 // ANCHOR_END: cgi-vars
+
+/// The authority of an absolute-form target: `x:8080` in
+/// `http://x:8080/p`.
+fn target_authority(target: &str) -> Option<&str> {
+    let rest = strip_prefix_ignore_case(target, "http://")?;
+    rest.split(['/', '?']).next()
+}
 
 /// Splits a request target into its path and query. An absolute-form
 /// target (`http://host/p?q`, sent to proxies) gives its path too; `*`
@@ -281,9 +293,11 @@ fn strip_prefix_ignore_case<'t>(
         .then(|| &text[prefix.len()..])
 }
 
-/// `SERVER_NAME`: the `Host` header without its port, else our address.
+/// `SERVER_NAME`: the target's host or the `Host` header, without the
+/// port, else our address.
 fn server_name(head: &RequestHead, info: &ServerInfo) -> String {
-    let Some(host) = head.header("Host").filter(|h| !h.is_empty()) else {
+    let host = target_authority(&head.target).or(head.header("Host"));
+    let Some(host) = host.filter(|h| !h.is_empty()) else {
         return info.local_addr.ip().to_string();
     };
     if host.starts_with('[') {

@@ -12,6 +12,7 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::environ::Environ;
 use crate::error::{HttpError, reason};
 use crate::gateway::{App, Body, StartResponse, is_server_owned};
+use crate::request::RequestHead;
 use crate::response::{
     BodyEncoder, OutFraming, Plan, RequestFacts, write_error, write_head,
 };
@@ -57,11 +58,7 @@ pub fn respond(
         Ok(body) => body,
         Err(_) => return Exchange::internal_error(request, "the app panicked"),
     };
-    if start_response.parsed_status().is_none() {
-        let problem = match start_response.status() {
-            None => "the app did not call start_response",
-            Some(_) => "the app gave a malformed status",
-        };
+    if let Some(problem) = status_problem(&start_response) {
         return Exchange::internal_error(request, problem);
     }
     // The app may declare a length; otherwise a body in memory has one.
@@ -71,6 +68,9 @@ pub fn respond(
         Some(Err(_)) => {
             return Exchange::internal_error(request, "bad Content-Length");
         }
+        // An app answers HEAD with no body; its length is not that of
+        // the GET, and a HEAD's Content-Length must be (RFC 9110 §8.6).
+        None if request.head_method && matches!(body, Body::Empty) => None,
         None => body.known_len(),
     };
     // Framing and hop-by-hop fields are the server's to write.
@@ -81,12 +81,33 @@ pub fn respond(
     let Some((status, reason)) = start_response.parsed_status() else {
         return Exchange::internal_error(request, "the app gave a bad status");
     };
+    // 205 tells the client to reset its form, and has no content (RFC
+    // 9110 §15.3.6); unlike 204 it is framed, with a length of zero.
+    let (body, body_len) = match status {
+        205 => (Body::Empty, Some(0)),
+        _ => (body, body_len),
+    };
     let mut head = Vec::with_capacity(256);
     let plan =
         write_head(&mut head, &request, status, reason, &headers, body_len);
     Exchange::new(head, body, plan, status)
 }
 // ANCHOR_END: respond
+
+/// What is wrong with the status the app gave, if anything.
+fn status_problem(start_response: &StartResponse) -> Option<&'static str> {
+    match (start_response.status(), start_response.parsed_status()) {
+        (None, _) => Some("the app did not call start_response"),
+        (Some(_), None) => Some("the app gave a malformed status"),
+        // A 1xx is interim: the client would wait for a final status
+        // that never comes, and an HTTP/1.0 client must never get one
+        // (RFC 9110 §15.2). Interim responses are the server's to send.
+        (Some(_), Some((code, _))) if code < 200 => {
+            Some("the app gave a 1xx status")
+        }
+        (Some(_), Some(_)) => None,
+    }
+}
 
 impl Exchange {
     fn new(head: Vec<u8>, body: Body, plan: Plan, status: u16) -> Self {
@@ -118,6 +139,28 @@ impl Exchange {
         };
         let mut exchange = Exchange::new(head, Body::Empty, plan, error.status);
         exchange.problem = Some(error.detail.to_string());
+        exchange
+    }
+
+    /// The error response for a request the server refuses: `head` if
+    /// it was parsed, else `bytes`, what arrived of it. A HEAD gets the
+    /// head of the error response and no content (RFC 9110 §9.3.2), as
+    /// the client will read none: what counts is what it sent, so a
+    /// malformed request that starts with `HEAD ` counts too.
+    pub fn refusal(
+        error: &HttpError,
+        head: Option<&RequestHead>,
+        bytes: &[u8],
+    ) -> Self {
+        let mut exchange = Exchange::error(error);
+        let head_method = match head {
+            Some(head) => head.is_head(),
+            None => bytes.trim_ascii_start().starts_with(b"HEAD "),
+        };
+        let end = exchange.head.windows(4).position(|w| w == b"\r\n\r\n");
+        if let (true, Some(end)) = (head_method, end) {
+            exchange.head.truncate(end + 4);
+        }
         exchange
     }
 
@@ -206,10 +249,19 @@ impl Exchange {
         self.plan.keep_alive
     }
 
-    /// Forces `Connection: close` semantics after this response (the
-    /// server could not keep the stream in sync). Only affects the
-    /// decision, not a head already produced.
+    /// Closes the connection after this response (the server could not
+    /// keep the stream in sync). If the head has not been handed out
+    /// yet, it is rewritten to say `Connection: close`: a server that
+    /// will close should say so (RFC 9112 §9.6).
     pub fn close_after(&mut self) {
+        let ka = b"Connection: keep-alive\r\n";
+        if self.plan.keep_alive && self.head.ends_with(b"\r\n\r\n") {
+            self.head.truncate(self.head.len() - 2);
+            if self.head.ends_with(ka) {
+                self.head.truncate(self.head.len() - ka.len());
+            }
+            self.head.extend_from_slice(b"Connection: close\r\n\r\n");
+        }
         self.plan.keep_alive = false;
     }
 

@@ -185,8 +185,10 @@ fn push_status(out: &mut Vec<u8>, status: u16) {
 
 /// No CR, LF or NUL: they would end the field early and let whoever
 /// controls the value write headers of their own (response splitting).
+/// No other control either: a value is visible characters, spaces and
+/// tabs (RFC 9110 §5.5), and a terminal shows escapes.
 fn is_field_value(value: &str) -> bool {
-    !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+    !value.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f)
 }
 
 /// Encodes body bytes for the framing a [`Plan`] chose.

@@ -352,7 +352,7 @@ impl<'a> Connection<'a> {
         head: Option<&RequestHead>,
         error: &HttpError,
     ) -> Result<(), Reason> {
-        let mut exchange = Exchange::error(error);
+        let mut exchange = Exchange::refusal(error, head, &self.buf);
         let mut out = Vec::new();
         exchange.fill(&mut out, usize::MAX);
         if self.config.verbose {

@@ -62,13 +62,17 @@ fn streamed_response_decodes_back() {
 fn refused_request_gets_a_closing_error() {
     let err =
         parse_head(b"GET / HTTP/3.0\r\n\r\n", &Limits::default()).unwrap_err();
-    assert_eq!(err, HttpError::new(505, "HTTP version not supported"));
+    assert_eq!(
+        err,
+        HttpError::new(505, "this server speaks HTTP/1.0 and HTTP/1.1")
+    );
     let mut out = Vec::new();
     write_error(&mut out, &err);
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("HTTP/1.1 505 HTTP Version Not Supported\r\n"));
     assert!(text.contains("\r\nConnection: close\r\n"));
     assert!(text.ends_with(
-        "\r\n\r\n505 HTTP Version Not Supported: HTTP version not supported\n"
+        "\r\n\r\n505 HTTP Version Not Supported: \
+         this server speaks HTTP/1.0 and HTTP/1.1\n"
     ));
 }

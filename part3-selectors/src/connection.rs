@@ -660,12 +660,14 @@ impl Connection {
         ctx: &mut Ctx<'_>,
     ) {
         trace!(ctx.log, self.id, "refuse {} {}", error.status, error.detail);
+        // Built before `inbuf` is cleared: a refusal looks at what is left.
+        let output: Box<dyn Output> =
+            Box::new(Exchange::refusal(error, head.as_deref(), &self.inbuf));
         self.close_after = true;
         self.refused = true;
         self.inbuf = Vec::new();
         self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
-        let output: Box<dyn Output> = Box::new(Exchange::error(error));
         let (produced, started) = (false, false);
         self.enter(
             Phase::Respond {

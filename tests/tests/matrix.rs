@@ -23,6 +23,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("apps.rs", "The apps, through a real server"),
     ("concurrency.rs", "Many clients at once"),
     ("threads.rs", "Slow apps, a worker pool, shutdown"),
+    ("conformance.rs", "RFC 9110 and RFC 9112, rule by rule"),
 ];
 
 /// The columns: a mark, and its heading.
@@ -34,12 +35,17 @@ const PARTS: &[(&str, &str)] = &[
     ("Part4Fast", "Part 4 fast"),
 ];
 
-/// `(check name, parts)` for every `check!` in `source`.
+/// `(check name, parts)` for every `check!` in `source` (and every
+/// `check_app!`, a check with an app of its own, marked the same way).
 fn marks(source: &str) -> Vec<(String, Vec<String>)> {
     let mut found = Vec::new();
     let mut rest = source;
-    while let Some(at) = rest.find("check!(") {
-        rest = &rest[at + "check!(".len()..];
+    while let Some((at, len)) = ["check!(", "check_app!("]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|at| (at, m.len())))
+        .min()
+    {
+        rest = &rest[at + len..];
         let Some(comma) = rest.find(',') else { break };
         let name = rest[..comma].trim().to_string();
         let Some(open) = rest.find('[') else { break };

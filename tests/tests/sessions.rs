@@ -55,7 +55,8 @@
 //!   `127.0.0.1 ` and `port `), and any other port after `127.0.0.1:`, a
 //!   client's, becomes `<port>`;
 //! - the values of `Date` and `Last-Modified` become `<date>`, and so
-//!   does the time of an access log line (`[<date>]`);
+//!   does the time of an access log line (`[<date>]`); the value of
+//!   `ETag` (made from a file's modification time) becomes `<etag>`;
 //! - curl's version in `User-Agent` becomes `curl/<version>`;
 //! - a time as curl's `%{time_total}` prints it, a number with exactly
 //!   six decimals followed by `s`, is rounded to the nearest second and
@@ -907,9 +908,9 @@ fn mask_ports(line: &str, port: u16) -> String {
     out
 }
 
-/// `Date: …` and `Last-Modified: …`, bare (`nc`, `curl -i`) or after
-/// curl's `< `, get a fixed value; the `\r\n` that `misbehave` writes
-/// out after a line stays.
+/// `Date: …`, `Last-Modified: …` and `ETag: …`, bare (`nc`, `curl -i`)
+/// or after curl's `< `, get a fixed value; the `\r\n` that `misbehave`
+/// writes out after a line stays.
 fn mask_dates(line: &str) -> String {
     let (prefix, field) = match line.strip_prefix("< ") {
         Some(rest) => ("< ", rest),
@@ -920,12 +921,16 @@ fn mask_dates(line: &str) -> String {
     } else {
         ""
     };
-    for name in ["Date", "Last-Modified"] {
+    for (name, mask) in [
+        ("Date", "<date>"),
+        ("Last-Modified", "<date>"),
+        ("ETag", "<etag>"),
+    ] {
         let Some((field_name, _)) = field.split_once(": ") else {
             continue;
         };
         if field_name.eq_ignore_ascii_case(name) {
-            return format!("{prefix}{field_name}: <date>{escaped_end}");
+            return format!("{prefix}{field_name}: {mask}{escaped_end}");
         }
     }
     line.to_string()
@@ -1088,6 +1093,7 @@ fn normalising_masks_only_what_varies() {
                < Date: Sat, 21 Nov 2026 21:36:17 GMT\r\n\
                < Date: Sat, 21 Nov 2026 21:36:17 GMT\\r\\n\n\
                Last-Modified: Sat, 21 Nov 2026 21:35:33 GMT\r\n\
+               ETag: \"5c-1881bcd2a8c1f2e0\"\r\n\
                { [14 bytes data]\n\
                Hello\n\
                Connection from 127.0.0.1:51234 to 127.0.0.1 4242, port 4242\n\
@@ -1103,6 +1109,7 @@ fn normalising_masks_only_what_varies() {
          < Date: <date>\n\
          < Date: <date>\\r\\n\n\
          Last-Modified: <date>\n\
+         ETag: <etag>\n\
          Hello\n\
          Connection from 127.0.0.1:<port> to 127.0.0.1 8888, port 8888\n\
          #1 200 ~2s ~0s, 12.5s 3.1234567s 2.000000sec\n\

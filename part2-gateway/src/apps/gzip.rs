@@ -200,6 +200,14 @@ impl<A: App> App for Gzip<A> {
             && !no_transform
             && compressible_type(header(&headers, "Content-Type"));
         if !codable {
+            // A part or a 304 stands for a 200 that would vary with
+            // Accept-Encoding, and must say so too (RFC 9110 §15.3.7,
+            // §15.4.5). A 304 has no type to tell: Vary costs nothing.
+            let part = code == 206
+                && compressible_type(header(&headers, "Content-Type"));
+            if part || code == 304 {
+                add_vary(&mut headers);
+            }
             start_response.start(&status, headers);
             return body;
         }
@@ -209,10 +217,22 @@ impl<A: App> App for Gzip<A> {
         add_vary(&mut headers);
         let declared = header(&headers, "Content-Length")
             .and_then(|v| v.trim().parse::<u64>().ok());
+        // An empty body for HEAD says nothing of the GET's length.
+        let known = match body {
+            Body::Empty if head => None,
+            _ => body.known_len(),
+        };
         let small = declared
-            .or(body.known_len())
+            .or(known)
             .is_some_and(|len| len < self.min_size as u64);
-        if !wanted || head || small {
+        if !wanted || small {
+            start_response.start(&status, headers);
+            return body;
+        }
+        if head {
+            // The GET would be gzipped, its length unknown until the end:
+            // the identity length would be a lie (RFC 9110 §8.6).
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"));
             start_response.start(&status, headers);
             return body;
         }
@@ -241,7 +261,11 @@ impl<A: App> App for Gzip<A> {
 fn recode_headers(headers: &mut Headers) {
     // The length changes, and is unknown until the end: the server will
     // frame the body with chunked coding (or closing, for HTTP/1.0).
-    headers.retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Length"));
+    // Byte ranges are of the plain body, not of these bytes.
+    headers.retain(|(name, _)| {
+        !name.eq_ignore_ascii_case("Content-Length")
+            && !name.eq_ignore_ascii_case("Accept-Ranges")
+    });
     headers.push(("Content-Encoding".into(), "gzip".into()));
     // A strong ETag names these exact bytes, which we just changed; a
     // weak one still says "the same resource, semantically".

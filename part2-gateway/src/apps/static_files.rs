@@ -11,14 +11,21 @@
 //! have meant to publish.
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::environ::{Environ, split_target};
 use crate::error::reason;
 use crate::gateway::{App, Body, Headers, StartResponse};
+
+mod precondition;
+mod range;
+
+use precondition::{Decision, Validators};
+use range::Ranged;
 
 /// How much of a file is read per body chunk: large enough that the
 /// per-chunk cost vanishes, small enough that a huge file never sits in
@@ -27,9 +34,11 @@ pub const CHUNK_SIZE: usize = 64 * 1024;
 
 /// The app that serves the files under a root directory by `PATH_INFO`.
 ///
-/// `GET` and `HEAD` only; `If-Modified-Since` is honoured with
-/// `304 Not Modified`; a directory is served through its `index.html`.
-/// Nothing outside the root is ever served, whatever the path says.
+/// `GET` and `HEAD` only; a file carries `ETag` and `Last-Modified`, so
+/// conditional requests get `304 Not Modified` or `412 Precondition
+/// Failed`, and a single byte range gets `206 Partial Content`; a
+/// directory is served through its `index.html`. Nothing outside the
+/// root is ever served, whatever the path says.
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     /// The root, canonical (absolute, no symlinks, no `..`), so that
@@ -163,7 +172,7 @@ impl App for StaticFiles {
         }
         match self.resolve(environ) {
             Ok(Resolved::File(path, meta)) => {
-                serve(environ, start_response, &path, &meta, &method)
+                serve(environ, start_response, &path, &meta)
             }
             Ok(Resolved::AddSlash) => {
                 redirect_with_slash(environ, start_response)
@@ -174,13 +183,14 @@ impl App for StaticFiles {
 }
 
 // ANCHOR: static-serve
-/// Answers with the file: its headers, then its bytes, streamed.
+/// Answers with the file, or the part of it asked for: its headers,
+/// then its bytes, streamed. Validators and conditions are in
+/// [`precondition`], ranges in [`range`].
 fn serve(
     environ: &Environ<'_>,
     start_response: &mut StartResponse,
     path: &Path,
     meta: &Metadata,
-    method: &str,
 ) -> Body {
     // Open before answering, even for HEAD and 304, so that a file the
     // server may not read is a 403 whatever the method.
@@ -188,35 +198,79 @@ fn serve(
         Ok(file) => file,
         Err(e) => return error(start_response, refusal(e).status(), vec![]),
     };
-    let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+    let file_info = Validators::of(meta, SystemTime::now());
     let mut headers: Headers = Vec::new();
-    if let Some(modified) = modified {
-        headers.push(("Last-Modified".into(), http_date(modified)));
-        if not_modified_since(environ, modified) {
-            // 304 carries no body and no Content-Type/Length of its own;
-            // the client reuses the copy it has.
+    if let Some(etag) = &file_info.etag {
+        headers.push(("ETag".into(), etag.clone()));
+    }
+    match precondition::evaluate(environ, &file_info) {
+        Decision::Proceed => {}
+        // No body, and of the metadata only the tag: the client keeps
+        // the copy it has (RFC 9110 §15.4.5).
+        Decision::NotModified => {
             start_response.start("304 Not Modified", headers);
             return Body::Empty;
         }
+        Decision::Failed => return error(start_response, 412, vec![]),
+    }
+    if let Some(modified) = file_info.modified {
+        headers.push(("Last-Modified".into(), http_date(modified)));
     }
     headers.push(("Content-Type".into(), content_type(path)));
-    headers.push(("Content-Length".into(), meta.len().to_string()));
-    start_response.start("200 OK", headers);
-    if method == "HEAD" {
-        // Same head as GET, and the file is closed unread.
-        return Body::Empty;
+    headers.push(("Accept-Ranges".into(), "bytes".into()));
+    let len = meta.len();
+    let (status, first, count) = match requested_range(environ, &file_info, len)
+    {
+        Ranged::Whole => ("200 OK", 0, len),
+        Ranged::Part { first, last } => {
+            headers.push(range::content_range(Some((first, last)), len));
+            ("206 Partial Content", first, last - first + 1)
+        }
+        Ranged::Unsatisfiable => {
+            let all = range::content_range(None, len);
+            return error(start_response, 416, vec![all]);
+        }
+    };
+    headers.push(("Content-Length".into(), count.to_string()));
+    start_response.start(status, headers);
+    if environ.is_head() {
+        return Body::Empty; // same head as GET; the file closes unread
     }
     // `take` caps the stream at the length we announced: a file that
     // grows meanwhile must not overrun its Content-Length.
     Body::stream(FileChunks {
-        file: file.take(meta.len()),
+        file: file.take(count),
+        skip: first,
         buf_size: CHUNK_SIZE,
     })
+}
+// ANCHOR_END: static-serve
+
+/// The `Range` a GET asks for, if `If-Range` lets it apply (RFC 9110
+/// §13.1.5, §14.2). Ranges are defined for GET only: a HEAD gets the
+/// head of the whole file.
+fn requested_range(
+    environ: &Environ<'_>,
+    file_info: &Validators,
+    len: u64,
+) -> Ranged {
+    let Some(value) = environ.get("HTTP_RANGE") else {
+        return Ranged::Whole;
+    };
+    let if_range = environ.get("HTTP_IF_RANGE");
+    if environ.method() != "GET"
+        || if_range.is_some_and(|v| !precondition::if_range_holds(v, file_info))
+    {
+        return Ranged::Whole;
+    }
+    range::ranged(value, len)
 }
 
 /// A file as a stream of chunks, read one at a time as the server asks.
 struct FileChunks {
     file: io::Take<File>,
+    /// Where a range starts: the first read seeks there.
+    skip: u64,
     buf_size: usize,
 }
 
@@ -224,6 +278,12 @@ impl Iterator for FileChunks {
     type Item = io::Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.skip > 0 {
+            let start = SeekFrom::Start(std::mem::take(&mut self.skip));
+            if let Err(e) = self.file.get_mut().seek(start) {
+                return Some(Err(e));
+            }
+        }
         let mut buf = vec![0; self.buf_size];
         loop {
             return match self.file.read(&mut buf) {
@@ -238,7 +298,6 @@ impl Iterator for FileChunks {
         }
     }
 }
-// ANCHOR_END: static-serve
 
 /// `Content-Type` from the file name; text gets its charset, so a
 /// browser need not guess it (and guess wrong).
@@ -253,27 +312,6 @@ fn content_type(path: &Path) -> String {
     } else {
         essence.to_string()
     }
-}
-
-/// Whether `If-Modified-Since` says the client's copy is current.
-///
-/// RFC 9110 §13.1.3: only for GET and HEAD; ignored when the date is
-/// invalid, and ignored when `If-None-Match` is present (it takes
-/// precedence, and we have no entity tags to compare).
-fn not_modified_since(environ: &Environ<'_>, modified: DateTime<Utc>) -> bool {
-    if environ.get("HTTP_IF_NONE_MATCH").is_some() {
-        return false;
-    }
-    let Some(since) = environ.get("HTTP_IF_MODIFIED_SINCE") else {
-        return false;
-    };
-    let Some(since) = parse_http_date(since) else {
-        return false;
-    };
-    // The header has whole seconds; the file system has nanoseconds. A
-    // file modified at 12:00:00.5 was sent as "12:00:00" and must still
-    // match it.
-    modified.timestamp() <= since.timestamp()
 }
 
 /// Formats a time as an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -352,279 +390,4 @@ fn error(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::apps::test_dir::TempDir;
-    use std::collections::BTreeMap;
-    use std::time::SystemTime;
-
-    use chrono::TimeDelta;
-
-    fn mtime(path: &Path) -> SystemTime {
-        fs::metadata(path).unwrap().modified().unwrap()
-    }
-
-    /// A site: `root/` with files, and a secret next to (outside) it.
-    fn site() -> (TempDir, StaticFiles) {
-        let tmp = TempDir::new("static");
-        let root = tmp.0.join("root");
-        fs::create_dir_all(root.join("docs")).unwrap();
-        fs::create_dir_all(root.join("empty")).unwrap();
-        fs::write(root.join("hello.txt"), "hello\n").unwrap();
-        fs::write(root.join("style.css"), "body {}\n").unwrap();
-        fs::write(root.join("logo.png"), [0x89, b'P', b'N', b'G']).unwrap();
-        fs::write(root.join(".env"), "SECRET=1\n").unwrap();
-        fs::write(root.join("docs/index.html"), "<h1>docs</h1>\n").unwrap();
-        fs::write(tmp.0.join("secret.txt"), "top secret\n").unwrap();
-        let app = StaticFiles::new(&root).unwrap();
-        (tmp, app)
-    }
-
-    /// Runs the app on `method target`, with extra variables.
-    fn run(
-        app: &StaticFiles,
-        method: &str,
-        target: &str,
-        extra: &[(&str, &str)],
-    ) -> (StartResponse, Vec<u8>) {
-        let mut environ = Environ::for_test(method, target);
-        for (k, v) in extra {
-            environ.set(k, *v);
-        }
-        let mut sr = StartResponse::new();
-        let body = app.handle(&mut environ, &mut sr);
-        (sr, body.into_bytes().unwrap())
-    }
-
-    fn status(sr: &StartResponse) -> u16 {
-        sr.parsed_status().unwrap().0
-    }
-
-    #[test]
-    fn serves_a_file_with_its_headers() {
-        let (_tmp, app) = site();
-        let (sr, body) = run(&app, "GET", "/hello.txt", &[]);
-        assert_eq!(status(&sr), 200);
-        assert_eq!(body, b"hello\n");
-        assert_eq!(
-            sr.header("Content-Type"),
-            Some("text/plain; charset=utf-8")
-        );
-        assert_eq!(sr.header("Content-Length"), Some("6"));
-        let modified = sr.header("Last-Modified").unwrap();
-        assert!(modified.ends_with(" GMT"), "{modified}");
-        let (sr, _) = run(&app, "GET", "/style.css", &[]);
-        assert_eq!(sr.header("Content-Type"), Some("text/css; charset=utf-8"));
-        let (sr, body) = run(&app, "GET", "/logo.png", &[]);
-        assert_eq!(sr.header("Content-Type"), Some("image/png"));
-        assert_eq!(body.len(), 4);
-    }
-
-    #[test]
-    fn the_body_streams_in_chunks() {
-        let (tmp, app) = site();
-        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-        fs::write(tmp.0.join("root/big.bin"), &big).unwrap();
-        let mut environ = Environ::for_test("GET", "/big.bin");
-        let mut sr = StartResponse::new();
-        let Body::Stream(chunks) = app.handle(&mut environ, &mut sr) else {
-            panic!("not streamed");
-        };
-        let chunks: Vec<Vec<u8>> = chunks.map(|c| c.unwrap()).collect();
-        assert!(chunks.len() >= 4);
-        assert!(chunks.iter().all(|c| c.len() <= CHUNK_SIZE));
-        assert_eq!(chunks.concat(), big);
-        assert_eq!(sr.header("Content-Length"), Some("200000"));
-    }
-
-    #[test]
-    fn head_gives_the_headers_without_the_body() {
-        let (_tmp, app) = site();
-        let mut environ = Environ::for_test("HEAD", "/hello.txt");
-        let mut sr = StartResponse::new();
-        let body = app.handle(&mut environ, &mut sr);
-        assert!(matches!(body, Body::Empty));
-        assert_eq!(status(&sr), 200);
-        assert_eq!(sr.header("Content-Length"), Some("6"));
-    }
-
-    #[test]
-    fn other_methods_are_not_allowed() {
-        let (_tmp, app) = site();
-        for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
-            let (sr, _) = run(&app, method, "/hello.txt", &[]);
-            assert_eq!(status(&sr), 405, "{method}");
-            assert_eq!(sr.header("Allow"), Some("GET, HEAD"));
-        }
-    }
-
-    #[test]
-    fn if_modified_since() {
-        let (tmp, app) = site();
-        let modified =
-            DateTime::<Utc>::from(mtime(&tmp.0.join("root/hello.txt")));
-        let same = http_date(modified);
-        let later = http_date(modified + TimeDelta::seconds(60));
-        let earlier = http_date(modified - TimeDelta::seconds(60));
-        for (since, expect) in [(&same, 304), (&later, 304), (&earlier, 200)] {
-            let ims = [("HTTP_IF_MODIFIED_SINCE", since.as_str())];
-            let (sr, body) = run(&app, "GET", "/hello.txt", &ims);
-            assert_eq!(status(&sr), expect, "{since}");
-            if expect == 304 {
-                assert!(body.is_empty());
-                assert_eq!(sr.header("Content-Length"), None);
-            }
-        }
-        // An invalid date is ignored, as is the header under If-None-Match.
-        let bad = [("HTTP_IF_MODIFIED_SINCE", "yesterday")];
-        assert_eq!(status(&run(&app, "GET", "/hello.txt", &bad).0), 200);
-        let inm = [
-            ("HTTP_IF_MODIFIED_SINCE", same.as_str()),
-            ("HTTP_IF_NONE_MATCH", "\"x\""),
-        ];
-        assert_eq!(status(&run(&app, "GET", "/hello.txt", &inm).0), 200);
-    }
-
-    #[test]
-    fn http_dates_round_trip_and_obsolete_forms_parse() {
-        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
-        let rfc850 = parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT");
-        assert_eq!(rfc850, Some(t));
-        let asctime = parse_http_date("Sun Nov  6 08:49:37 1994");
-        assert_eq!(asctime, Some(t));
-        assert_eq!(parse_http_date("06 Nov 1994"), None);
-    }
-
-    #[test]
-    fn directories_serve_their_index() {
-        let (_tmp, app) = site();
-        let (sr, body) = run(&app, "GET", "/docs/", &[]);
-        assert_eq!(status(&sr), 200);
-        assert_eq!(body, b"<h1>docs</h1>\n");
-        assert_eq!(sr.header("Content-Type"), Some("text/html; charset=utf-8"));
-        // No index, no listing.
-        assert_eq!(status(&run(&app, "GET", "/empty/", &[]).0), 404);
-    }
-
-    #[test]
-    fn a_directory_without_its_slash_is_redirected() {
-        let (_tmp, app) = site();
-        let (sr, _) = run(&app, "GET", "/docs?x=1", &[]);
-        assert_eq!(status(&sr), 301);
-        assert_eq!(sr.header("Location"), Some("/docs/?x=1"));
-        // Mounted under /static, with PATH_INFO empty for the root.
-        let mounted = [("SCRIPT_NAME", "/static"), ("PATH_INFO", "")];
-        let (sr, _) = run(&app, "GET", "/static", &mounted);
-        assert_eq!(status(&sr), 301);
-        assert_eq!(sr.header("Location"), Some("/static/"));
-    }
-
-    #[test]
-    fn missing_files_are_404() {
-        let (_tmp, app) = site();
-        let (sr, body) = run(&app, "GET", "/nope.txt", &[]);
-        assert_eq!(status(&sr), 404);
-        assert_eq!(body, b"404 Not Found\n");
-        assert_eq!(
-            sr.header("Content-Type"),
-            Some("text/plain; charset=utf-8")
-        );
-        // A file used as a directory.
-        assert_eq!(status(&run(&app, "GET", "/hello.txt/x", &[]).0), 404);
-    }
-
-    #[test]
-    fn nothing_outside_the_root_is_served() {
-        let (tmp, app) = site();
-        let secret = tmp.0.join("secret.txt");
-        let secret = secret.to_str().unwrap();
-        let tries: Vec<(String, Vec<(&str, &str)>)> = vec![
-            ("/../secret.txt".into(), vec![]),
-            ("/docs/../../secret.txt".into(), vec![]),
-            ("/../../../../../../etc/passwd".into(), vec![]),
-            // %2e%2e arrives decoded in PATH_INFO.
-            ("/%2e%2e/secret.txt".into(), vec![]),
-            ("/%2E%2E/%2e%2e/etc/passwd".into(), vec![]),
-            // An encoded slash, seen in the raw target.
-            ("/..%2fsecret.txt".into(), vec![]),
-            ("/docs%2F..%2F..%2Fsecret.txt".into(), vec![]),
-            ("/..%5csecret.txt".into(), vec![]),
-            // An absolute path must not replace the root.
-            (format!("/{secret}"), vec![]),
-            (format!("/{}", secret.trim_start_matches('/')), vec![]),
-            ("//etc/passwd".into(), vec![]),
-            ("/x".into(), vec![("PATH_INFO", secret)]),
-            // NUL and backslashes.
-            ("/hello.txt%00.png".into(), vec![]),
-            ("/x".into(), vec![("PATH_INFO", "/hello.txt\0")]),
-            ("/..\\secret.txt".into(), vec![]),
-            ("/x".into(), vec![("PATH_INFO", "\\..\\secret.txt")]),
-            // Hidden files.
-            ("/.env".into(), vec![]),
-        ];
-        for (target, extra) in &tries {
-            let (sr, body) = run(&app, "GET", target, extra);
-            let code = status(&sr);
-            assert!(code == 404 || code == 400, "{target} {extra:?}: {code}");
-            assert!(!body.windows(6).any(|w| w == b"secret"), "{target}");
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn symlinks_out_of_the_root_are_not_followed() {
-        use std::os::unix::fs::symlink;
-        let (tmp, app) = site();
-        let root = tmp.0.join("root");
-        symlink(tmp.0.join("secret.txt"), root.join("out.txt")).unwrap();
-        symlink(&tmp.0, root.join("up")).unwrap();
-        symlink("/etc", root.join("etc")).unwrap();
-        symlink(root.join("hello.txt"), root.join("in.txt")).unwrap();
-        symlink(root.join("docs"), root.join("manual")).unwrap();
-        for target in ["/out.txt", "/up/secret.txt", "/etc/passwd", "/up/"] {
-            let (sr, body) = run(&app, "GET", target, &[]);
-            assert_eq!(status(&sr), 404, "{target}");
-            assert!(!body.windows(6).any(|w| w == b"secret"), "{target}");
-        }
-        // Links that stay inside are fine.
-        let (sr, body) = run(&app, "GET", "/in.txt", &[]);
-        assert_eq!((status(&sr), body.as_slice()), (200, &b"hello\n"[..]));
-        let (sr, _) = run(&app, "GET", "/manual/", &[]);
-        assert_eq!(status(&sr), 200);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn unreadable_files_are_forbidden() {
-        use std::os::unix::fs::PermissionsExt;
-        let (tmp, app) = site();
-        let path = tmp.0.join("root/locked.txt");
-        fs::write(&path, "locked").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
-        if File::open(&path).is_ok() {
-            // Running as root: permissions do not apply; nothing to test.
-            return;
-        }
-        assert_eq!(status(&run(&app, "GET", "/locked.txt", &[]).0), 403);
-        assert_eq!(status(&run(&app, "HEAD", "/locked.txt", &[]).0), 403);
-    }
-
-    #[test]
-    fn the_root_must_be_a_directory() {
-        let (tmp, _app) = site();
-        assert!(StaticFiles::new(tmp.0.join("secret.txt")).is_err());
-        assert!(StaticFiles::new(tmp.0.join("missing")).is_err());
-    }
-
-    #[test]
-    fn a_bare_environ_is_handled() {
-        // No REQUEST_URI, no PATH_INFO: the root itself, which redirects.
-        let (_tmp, app) = site();
-        let mut environ = Environ::new(BTreeMap::new(), io::empty());
-        let mut sr = StartResponse::new();
-        let _ = app.handle(&mut environ, &mut sr);
-        assert_eq!(status(&sr), 301);
-        assert_eq!(sr.header("Location"), Some("/"));
-    }
-}
+mod tests;

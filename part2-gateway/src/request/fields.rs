@@ -5,6 +5,46 @@
 use super::{Framing, Version};
 use crate::error::HttpError;
 
+/// RFC 9112 §3.2: `Host = uri-host [ ":" port ]` (RFC 3986 §3.2.2): an
+/// IP literal in brackets or a registered name, then digits. Empty is
+/// allowed (a URI without authority). A comma is refused although a
+/// name may hold one: here it means a list, which Host must not be.
+pub(super) fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value {
+        [b'[', ..] => match value.iter().position(|&b| b == b']') {
+            Some(end) => (&value[..=end], &value[end + 1..]),
+            None => return false,
+        },
+        _ => match value.iter().position(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon..]),
+            None => (value, &b""[..]),
+        },
+    };
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    let name_char =
+        |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+;=%".contains(b);
+    let host_ok = match host {
+        [b'[', inside @ .., b']'] => {
+            !inside.is_empty()
+                && inside.iter().all(|b| name_char(b) || *b == b':')
+        }
+        name => {
+            name.iter().all(name_char)
+                && name.iter().enumerate().all(|(i, &b)| {
+                    b != b'%'
+                        || name.get(i + 1..i + 3).is_some_and(|hex| {
+                            hex.iter().all(u8::is_ascii_hexdigit)
+                        })
+                })
+        }
+    };
+    host_ok && port_ok
+}
+
 /// Strips optional whitespace (SP, HTAB) from both ends (RFC 9110 §5.6.3).
 pub(super) fn trim_ows(mut v: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = v {
@@ -68,11 +108,7 @@ impl Facts {
     ) -> Result<(), HttpError> {
         if name.eq_ignore_ascii_case("host") {
             self.hosts += 1;
-            // One authority: no whitespace, lists or paths.
-            if value
-                .iter()
-                .any(|b| matches!(b, b' ' | b'\t' | b',' | b'/'))
-            {
+            if !valid_host(value) {
                 return Err(HttpError::new(400, "invalid Host"));
             }
         } else if name.eq_ignore_ascii_case("content-length") {

@@ -274,9 +274,7 @@ fn request_line<'b>(
     if !KNOWN_METHODS.contains(&method) {
         return Err(HttpError::new(501, "unknown method"));
     }
-    if !valid_target(method, target) {
-        return Err(HttpError::new(400, "invalid request target"));
-    }
+    check_target(method, target)?;
     Ok((method, target, version))
 }
 // ANCHOR_END: request-line
@@ -290,7 +288,7 @@ fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
         // A well-formed request line in a version we do not speak is a
         // 505 (RFC 9110 §15.6.6); anything else is just malformed.
         E::Version if looks_like_request_line(head) => {
-            HttpError::new(505, "HTTP version not supported")
+            HttpError::new(505, "this server speaks HTTP/1.0 and HTTP/1.1")
         }
         E::Version => HttpError::new(400, "malformed request line"),
         // httparse refuses whitespace before the colon and obs-fold
@@ -344,16 +342,38 @@ fn valid_target(method: &str, target: &str) -> bool {
         return method == "OPTIONS";
     }
     // absolute-form: scheme "://" …, scheme = ALPHA *(ALPHA / DIGIT /
-    // "+" / "-" / ".").
+    // "+" / "-" / "."). An http URI needs a host (RFC 9110 §4.2.1) and
+    // no userinfo (§4.2.4), which valid_host refuses with its `@`.
     match target.split_once("://") {
-        Some((scheme, _)) => {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?']).next().unwrap_or("");
             scheme.starts_with(|c: char| c.is_ascii_alphabetic())
                 && scheme.bytes().all(|b| {
                     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
                 })
+                && (!scheme.eq_ignore_ascii_case("http")
+                    || !authority.is_empty()
+                        && fields::valid_host(authority.as_bytes()))
         }
         None => false,
     }
+}
+
+/// 400 for a target of no valid form; 421 for an absolute-form one that
+/// is not `http`: plain TCP answers for http URIs only, and an https URI
+/// (or any other scheme) asks for a server this is not (RFC 9110 §7.4).
+fn check_target(method: &str, target: &str) -> Result<(), HttpError> {
+    if !valid_target(method, target) {
+        return Err(HttpError::new(400, "invalid request target"));
+    }
+    let scheme = match target.split_once("://") {
+        Some((scheme, _)) if !target.starts_with('/') => scheme,
+        _ => return Ok(()),
+    };
+    if !scheme.eq_ignore_ascii_case("http") {
+        return Err(HttpError::new(421, "only http URIs are served here"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

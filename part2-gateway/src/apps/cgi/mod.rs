@@ -24,6 +24,7 @@ use crate::environ::Environ;
 use crate::gateway::{App, Body, Headers, StartResponse};
 use crate::rfc::text_error;
 
+pub use output::parse_output;
 use output::{ScriptOutput, parse_head, read_head};
 
 /// How long a script may run, headers and body together, by default.

@@ -100,6 +100,18 @@ pub(super) fn parse_head(head: &[u8]) -> Result<(String, Headers), String> {
 }
 // ANCHOR_END: cgi-headers
 
+/// What the app makes of a script's output: [`read_head`], then
+/// [`parse_head`]: the status, the header fields, and the first bytes
+/// of the body read along with the block; or why the script gets a 502.
+/// Public so that tests can feed it any bytes (`tests/fuzz.rs`).
+pub fn parse_output(
+    stdout: &mut impl Read,
+) -> Result<(String, Headers, Vec<u8>), String> {
+    let (head, rest) = read_head(stdout)?;
+    let (status, headers) = parse_head(&head)?;
+    Ok((status, headers, rest))
+}
+
 /// `Status: 404` gets its reason phrase; `Status: 299` (a code with no
 /// phrase we know) keeps an empty one.
 fn full_status(status: &str) -> Result<String, String> {
