@@ -9,7 +9,8 @@
 #   ROUNDS=6 DURATION=4s bash bench/ab.sh part4 hyper-multi
 #   PIN=1 bash bench/ab.sh part4 hyper-multi   # server on CPU 1, wrk on CPU 0
 #
-# Servers: part3, part4 (2 workers), hyper-current, hyper-multi (2).
+# Servers: part3, part4 (2 workers), part4-fast (the same with
+# --dispatch fast), hyper-current, hyper-multi (2).
 # CPU µs per request is the server's utime+stime (/proc/PID/stat) divided
 # by the requests wrk counted: wrk saturates a core here, so requests/s
 # mostly measures wrk, and CPU per request ranks the servers.
@@ -35,6 +36,7 @@ cmd() {
     case $1 in
         part3) echo "$TARGET/release/part3-selectors --port $2 --app hello" ;;
         part4) echo "$TARGET/release/part4-threads --port $2 --app hello --workers 2" ;;
+        part4-fast) echo "$TARGET/release/part4-threads --port $2 --app hello --workers 2 --dispatch fast" ;;
         hyper-current) echo "$PEERS_TARGET/release/peers current $2" ;;
         hyper-multi) echo "$PEERS_TARGET/release/peers multi $2" ;;
         *) echo "unknown server $1" >&2; exit 2 ;;
@@ -66,6 +68,7 @@ A=$1 B=$2
 declare -a a_cpu a_rps b_cpu b_rps
 MODE=keep-alive; [ -n "${CLOSE:-}" ] && MODE="Connection: close"
 [ -n "${PIN:-}" ] && MODE="$MODE, pinned"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "round  ${A} (µs/req, r/s)   ${B} (µs/req, r/s)   [$MODE, -c$CONNS, $DURATION]"
 for i in $(seq "$ROUNDS"); do
     read -r ac ar < <(measure "$A" 18901)
@@ -76,3 +79,4 @@ done
 printf 'median %8s %9s        %8s %9s\n' \
     "$(printf '%s\n' "${a_cpu[@]}" | median)" "$(printf '%s\n' "${a_rps[@]}" | median)" \
     "$(printf '%s\n' "${b_cpu[@]}" | median)" "$(printf '%s\n' "${b_rps[@]}" | median)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,7 +7,8 @@
 #   OUT=/tmp/bench bash bench/run.sh        # results in a directory of your own
 #   bash bench/run.sh --update-book         # replace the book's figures
 #
-# Servers: the four parts (`--app hello`), Python's http.server
+# Servers: the four parts (`--app hello`), part 4 again with its tuned
+# pool and dispatcher (`--dispatch fast`), Python's http.server
 # (bench/hello_server.py), hyper on tokio (peers/, a crate outside the
 # workspace) and, if `nginx` is on the PATH, nginx (bench/nginx.conf).
 #
@@ -179,6 +180,8 @@ run "part3-selectors (hello)" 18803 "$CONNS" "ka cl idle" \
     "$TARGET/release/part3-selectors" --port 18803 --app hello
 run "part4-threads (hello, 2 w)" 18804 "$CONNS" "ka cl idle" \
     "$TARGET/release/part4-threads" --port 18804 --app hello --workers 2
+run "part4-fast (hello, 2 w)" 18806 "$CONNS" "ka cl idle" \
+    "$TARGET/release/part4-threads" --port 18806 --app hello --workers 2 --dispatch fast
 run "python3 http.server" 18805 "$CONNS" "ka cl idle" \
     python3 bench/hello_server.py 18805
 run "hyper current_thread" 18891 "$CONNS" "ka cl idle" \

@@ -75,6 +75,7 @@ struct Queue<T> {
 /// What a worker does before it goes to sleep (see [`Pool::on_idle`]).
 type IdleHook = Box<dyn Fn() + Send + Sync>;
 
+// ANCHOR: state
 struct State<T> {
     jobs: VecDeque<T>,
     /// Workers asleep that nobody has woken yet, the last to fall asleep
@@ -105,6 +106,7 @@ impl Sleeper {
         self.thread.unpark();
     }
 }
+// ANCHOR_END: state
 // ANCHOR_END: pool
 
 // ANCHOR: push

@@ -52,12 +52,15 @@ const PIECE: usize = 64 * 1024;
 /// being made) per connection.
 const AHEAD: usize = 4 * PIECE;
 
+// ANCHOR: small
 /// Room for a small response (head and short body) in a new mailbox.
 const SMALL: usize = 512;
 
 /// Pieces bigger than this change hands without a copy (see `append`).
 const MOVE_OVER: usize = 4096;
+// ANCHOR_END: small
 
+// ANCHOR: shared
 /// What the workers and the loop share.
 struct Shared {
     /// The app. A job reaches it through its mailbox, which holds this
@@ -98,6 +101,7 @@ struct Ready {
     /// The loop has been woken for these and will take them.
     told: bool,
 }
+// ANCHOR_END: shared
 
 impl Shared {
     // ANCHOR: wake
@@ -130,7 +134,6 @@ impl Shared {
     // ANCHOR_END: wake
 }
 
-// ANCHOR: mailbox
 /// Where one response travels from its worker to the loop: one buffer
 /// the worker appends to and the loop empties, reused across responses
 /// (`Spares`).
@@ -284,9 +287,7 @@ impl Drop for Ticket {
         }
     }
 }
-// ANCHOR_END: mailbox
 
-// ANCHOR: dispatch
 /// Runs each request's app on a worker of a [`Pool`].
 ///
 /// The pool is shared (`Arc`) so that whoever builds the loop can keep
@@ -351,6 +352,7 @@ impl Dispatch for Threaded {
         let _ = self.shared.waker.set(waker);
     }
 
+    // ANCHOR: dispatch
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
         // The jobs of this turn are not in the queue yet: count them.
         let room = *self.room.get_or_insert_with(|| self.pool.room());
@@ -374,6 +376,7 @@ impl Dispatch for Threaded {
             started: false,
         })
     }
+    // ANCHOR_END: dispatch
 
     // ANCHOR: turn-end
     fn turn_end(&mut self) -> Option<Duration> {
@@ -423,7 +426,6 @@ impl Dispatch for Threaded {
     }
     // ANCHOR_END: busy
 }
-// ANCHOR_END: dispatch
 
 /// Reports on a [`Threaded`] dispatcher from outside the loop.
 #[derive(Clone)]
@@ -445,7 +447,7 @@ impl Shared {
     }
 }
 
-// ANCHOR: job
+// ANCHOR: work
 /// One job for the pool: a request to serve, or a response to go on
 /// with. A plain value rather than a boxed closure: no box per request.
 pub struct Work(Step);
@@ -465,6 +467,7 @@ impl Task for Work {
         }
     }
 }
+// ANCHOR_END: work
 
 /// What a worker does for one request: run the app, then pull its body.
 fn run_job(request: Request, ticket: Ticket) {
@@ -509,9 +512,7 @@ fn pull(mut exchange: Exchange, mut ticket: Ticket) {
         }
     }
 }
-// ANCHOR_END: job
 
-// ANCHOR: output
 /// The loop's side of a response a worker is producing.
 struct Reply {
     mailbox: Arc<Mailbox>,
@@ -602,6 +603,7 @@ impl Drop for Reply {
     }
 }
 
+// ANCHOR: recycle
 impl Reply {
     /// Empties the mailbox and keeps it for a later response.
     fn recycle(&self) {
@@ -624,6 +626,9 @@ impl Reply {
     }
 }
 
+// ANCHOR_END: recycle
+
+// ANCHOR: append
 /// Moves the bytes of `piece` to the end of `out`, leaving `piece` empty.
 /// A big piece into an empty `out` changes hands without a copy; small
 /// ones are copied, so each buffer is freed where it was allocated.
@@ -635,4 +640,4 @@ fn append(out: &mut Vec<u8>, piece: &mut Vec<u8>) {
     }
     piece.clear();
 }
-// ANCHOR_END: output
+// ANCHOR_END: append
