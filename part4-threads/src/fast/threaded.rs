@@ -64,7 +64,8 @@ const MOVE_OVER: usize = 4096;
 /// What the workers and the loop share.
 struct Shared {
     /// The app. A job reaches it through its mailbox, which holds this
-    /// `Shared`: no reference count changed per request.
+    /// `Shared`, so the app's own reference count is not touched per
+    /// request.
     app: SharedApp,
     /// The loop's waker, from [`Dispatch::attach`].
     waker: OnceLock<Arc<Waker>>,
@@ -478,8 +479,9 @@ fn run_job(request: Request, ticket: Ticket) {
     let app = &*ticket.mailbox.shared.app;
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
-    // Let go of the head before the response reaches the loop, which
-    // reuses it for a later request if it holds the last reference.
+    // Let go of the head before the response reaches the loop: the loop
+    // hands it back (`recycle_head`), and it is reused only if nobody
+    // else still holds it.
     drop(environ);
     drop(head);
     pull(exchange, ticket);
