@@ -427,6 +427,8 @@ impl<D: Dispatch> EventLoop<D> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // The client gave up while waiting in the backlog.
                 Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+                // The same, as Windows says it (WSAECONNRESET).
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => continue,
                 // Out of file descriptors (EMFILE, ENFILE): the listener
                 // stays readable, so retrying now would spin at 100% CPU.
                 // Pause instead; closing connections frees descriptors.
