@@ -78,6 +78,13 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 const SIGNALS: Token = Token(usize::MAX - 3);
 
+/// What [`EventLoop::run`] hears Ctrl-C from: SIGINT and SIGTERM on
+/// Unix, the console's Ctrl-C on Windows.
+#[cfg(unix)]
+pub type Signals = signal_hook_mio::v1_0::Signals;
+#[cfg(windows)]
+pub use crate::ctrl_c::Signals;
+
 /// How many finished handshakes the kernel may queue for `accept`.
 ///
 /// std's and mio's `bind` both ask for 128. A burst of a thousand
@@ -263,6 +270,7 @@ impl<D: Dispatch> EventLoop<D> {
 
     // ANCHOR: signals
     /// Stops on SIGINT or SIGTERM too (for the binaries).
+    #[cfg(unix)]
     pub fn stop_on_signals(
         &mut self,
     ) -> io::Result<signal_hook_mio::v1_0::Signals> {
@@ -278,13 +286,26 @@ impl<D: Dispatch> EventLoop<D> {
     }
     // ANCHOR_END: signals
 
+    /// Stops on Ctrl-C too (for the binaries): Windows has no signals,
+    /// but its console's Ctrl-C arrives the same way ([`crate::ctrl_c`]).
+    #[cfg(windows)]
+    pub fn stop_on_signals(&mut self) -> io::Result<Signals> {
+        let mut signals = Signals::new()?;
+        self.poll.registry().register(
+            &mut signals,
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        Ok(signals)
+    }
+
     /// Runs until stopped; with `signals`, also until SIGINT/SIGTERM.
     /// A graceful stop finishes responses in flight for up to
     /// `shutdown_timeout`, then returns.
     // ANCHOR: run
     pub fn run(
         &mut self,
-        mut signals: Option<&mut signal_hook_mio::v1_0::Signals>,
+        mut signals: Option<&mut Signals>,
         shutdown_timeout: Duration,
     ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
@@ -406,6 +427,8 @@ impl<D: Dispatch> EventLoop<D> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // The client gave up while waiting in the backlog.
                 Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+                // The same, as Windows says it (WSAECONNRESET).
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => continue,
                 // Out of file descriptors (EMFILE, ENFILE): the listener
                 // stays readable, so retrying now would spin at 100% CPU.
                 // Pause instead; closing connections frees descriptors.

@@ -8,6 +8,8 @@
 //! with a worker pool, and `--trace` to watch it all happen ([`trace`]).
 
 pub mod connection;
+#[cfg(windows)]
+pub mod ctrl_c;
 pub mod dispatch;
 pub mod event_loop;
 pub mod timer;

@@ -383,7 +383,9 @@ impl Binary {
     }
 
     /// Like [`spawn`](Self::spawn), with at most `limit` open files
-    /// (`ulimit -n`), to see how the server copes with `EMFILE`.
+    /// (`ulimit -n`), to see how the server copes with `EMFILE`. Unix
+    /// only: Windows has no limit on open handles to lower.
+    #[cfg(unix)]
     pub fn spawn_with_fd_limit(
         name: &str,
         args: &[&str],
@@ -441,6 +443,7 @@ impl Binary {
 
     /// CPU time the process has used so far (user + system), from
     /// `/proc/PID/stat` (Linux), in clock ticks of 1/100 s.
+    #[cfg(target_os = "linux")]
     pub fn cpu_ticks(&self) -> u64 {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
@@ -453,7 +456,9 @@ impl Binary {
         utime + stime
     }
 
-    /// Sends a signal (e.g. `"INT"`) with the `kill` command.
+    /// Sends a signal (e.g. `"INT"`) with the `kill` command. Unix only:
+    /// Windows delivers Ctrl-C to a console, not to a process.
+    #[cfg(unix)]
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))

@@ -82,6 +82,8 @@ check!(
     }
 );
 
+// Unix only: Windows has no `sh` to run the script with.
+#[cfg(unix)]
 check!(
     cgi_shell_script,
     [Part2, Part3, Part4],

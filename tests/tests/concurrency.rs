@@ -192,6 +192,8 @@ check!(
     }
 );
 
+// Linux only: it lowers `ulimit -n` and reads `/proc`.
+#[cfg(target_os = "linux")]
 #[test]
 fn out_of_file_descriptors_does_not_spin() {
     // With 32 descriptors, a few go to the process itself; 40 clients
@@ -228,6 +230,8 @@ fn out_of_file_descriptors_does_not_spin() {
     assert!(served, "not serving after descriptors were freed");
 }
 
+// Unix only: a test cannot press Ctrl-C in a Windows console.
+#[cfg(unix)]
 #[test]
 fn ctrl_c_ends_the_loop_cleanly() {
     let mut server =

@@ -93,6 +93,10 @@
 //! book goes unreplayed. The commands need `curl`, `nc`, `telnet` and
 //! `od` on `PATH`.
 
+// The sessions are shell sessions whose strays are killed by process
+// group: Unix only.
+#![cfg(unix)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read, Write};

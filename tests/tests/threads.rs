@@ -11,10 +11,8 @@
 // A failed unwrap in a test is a failed test, which is what we want.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Barrier, PoisonError, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,8 +20,16 @@ use std::time::{Duration, Instant};
 use part2_gateway::{Body, Environ, StartResponse};
 use tests::client::{ResponseReader, connect, request};
 use tests::{
-    Options, Part, TestServer, binary_path, check, loop_config,
-    parse_serving_line, start, start_threaded,
+    Options, Part, TestServer, check, loop_config, start, start_threaded,
+};
+
+// For `Logged`, which the shutdown checks signal (Unix only).
+#[cfg(unix)]
+use {
+    std::io::{BufRead, BufReader},
+    std::process::{Child, Command, Stdio},
+    std::sync::mpsc,
+    tests::{binary_path, parse_serving_line},
 };
 
 static EXCLUSIVE: RwLock<()> = RwLock::new(());
@@ -387,15 +393,19 @@ check!(
     }
 );
 
-/// Part 4's binary, its stdout read line by line as it comes.
+/// Part 4's binary, its stdout read line by line as it comes; for the
+/// shutdown checks, which signal it (Unix only).
+#[cfg(unix)]
 struct Logged {
     child: Child,
     lines: mpsc::Receiver<String>,
     addr: SocketAddr,
 }
 
+#[cfg(unix)]
 const WAIT: Duration = Duration::from_secs(10);
 
+#[cfg(unix)]
 impl Logged {
     fn spawn(part: Part, args: &[&str]) -> Logged {
         let mut child = Command::new(binary_path(part.binary()))
@@ -448,6 +458,8 @@ impl Logged {
     }
 }
 
+// Unix only, as the signals these two send.
+#[cfg(unix)]
 check!(
     sigint_lets_the_request_in_flight_finish,
     [Part4],
@@ -479,6 +491,7 @@ check!(
     }
 );
 
+#[cfg(unix)]
 check!(
     a_request_past_the_shutdown_timeout_is_cut_off,
     [Part4],
@@ -503,6 +516,7 @@ check!(
     }
 );
 
+#[cfg(target_os = "linux")]
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
@@ -510,6 +524,7 @@ fn open_fds() -> usize {
 /// Threads of our servers, by the names the loop and the pool give
 /// them. (Counting every thread would count the test harness's too,
 /// which starts threads for the next tests whenever it likes.)
+#[cfg(target_os = "linux")]
 fn server_threads() -> usize {
     let tasks = std::fs::read_dir("/proc/self/task").unwrap();
     tasks
@@ -522,6 +537,8 @@ fn server_threads() -> usize {
         .count()
 }
 
+// Linux only: it counts descriptors and threads in `/proc`.
+#[cfg(target_os = "linux")]
 check!(
     no_leaks_after_ten_thousand_requests,
     [Part4],
