@@ -10,6 +10,7 @@
 
 use std::io::{self, ErrorKind, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use part2_gateway::body::BodyTimeout;
 use part2_gateway::environ::ServerInfo;
 use part2_gateway::log;
 use part2_gateway::request::Limits;
@@ -32,9 +34,15 @@ use crate::trace::{Log, trace};
 pub struct Config {
     /// Size limits on requests.
     pub limits: Limits,
-    /// How long a request may take from its first byte to its last
-    /// (head and body); then 408 and close. Stops slowloris.
+    /// How long a request head may take from its first byte; then 408
+    /// and close. Stops slowloris.
     pub request_timeout: Duration,
+    /// How the body is timed after the head: by its progress, so an
+    /// upload that keeps arriving is never cut off (see [`BodyTimeout`]).
+    pub body_timeout: BodyTimeout,
+    /// Where a body larger than `limits.body_in_memory` waits for the
+    /// app, in a file of its own.
+    pub spool_dir: PathBuf,
     /// How long an idle keep-alive connection is kept.
     pub idle_timeout: Duration,
     /// How long a response may wait on a client that does not read.
@@ -56,6 +64,8 @@ impl Default for Config {
         Config {
             limits: Limits::default(),
             request_timeout: Duration::from_secs(10),
+            body_timeout: BodyTimeout::default(),
+            spool_dir: std::env::temp_dir(),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             linger_timeout: Duration::from_secs(2),
