@@ -23,6 +23,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("apps.rs", "The apps, through a real server"),
     ("concurrency.rs", "Many clients at once"),
     ("threads.rs", "Slow apps, a worker pool, shutdown"),
+    ("uploads.rs", "Uploads: bodies in files, timed by progress"),
 ];
 
 /// The columns: a mark, and its heading.
