@@ -144,6 +144,11 @@ pub struct Ctx<'a> {
     pub registry: &'a Registry,
     /// The time this loop turn started.
     pub now: Instant,
+    /// Which turn this is: the loop counts them.
+    pub turn: u64,
+    /// Connections the loop must drive next turn without an event: they
+    /// stopped reading to give the others their turn.
+    pub again: &'a mut Vec<ConnId>,
     /// The loop is shutting down: finish what is in flight, keep nothing.
     pub draining: bool,
 }
@@ -175,6 +180,10 @@ pub struct Connection {
     refused: bool,
     /// Whether WRITABLE interest is on.
     want_write: bool,
+    /// The loop turn in which a piece of body was last read.
+    body_turn: u64,
+    /// The loop was asked to come back next turn (`Ctx::again`).
+    come_back: bool,
     /// When this connection must be looked at.
     deadline: Option<Instant>,
     /// The earliest entry this connection has in the timer heap.
@@ -202,6 +211,8 @@ impl Connection {
             close_after: false,
             refused: false,
             want_write: false,
+            body_turn: 0,
+            come_back: false,
             deadline: None,
             timer_at: None,
         }
@@ -373,6 +384,11 @@ impl Connection {
         }
         self.outbuf.clear();
         self.out_pos = 0;
+        if self.outbuf.capacity() > 2 * OUT_CHUNK {
+            // A producer handed over more than a chunk at once (part 4's
+            // workers run ahead): keep no such buffer per connection.
+            self.outbuf = Vec::new();
+        }
         if self.want_write {
             self.set_interest(false, ctx);
             if matches!(self.phase, Phase::Respond { .. }) {
@@ -655,6 +671,10 @@ impl Connection {
         let Phase::Body { head, body, .. } = &mut self.phase else {
             return;
         };
+        if self.inbuf.is_empty() {
+            // It carried a large body; the response needs none of it.
+            self.inbuf = Vec::new();
+        }
         let head = Arc::clone(head);
         match std::mem::take(body).finish() {
             Ok(body) => self.run(head, body, ctx),
@@ -736,6 +756,9 @@ impl Connection {
         if self.read_closed {
             return self.after_eof(ctx);
         }
+        if matches!(self.phase, Phase::Body { .. }) && !self.body_turn(ctx) {
+            return Ok(false);
+        }
         let mut got = false;
         loop {
             match self.stream.read(ctx.scratch) {
@@ -771,6 +794,25 @@ impl Connection {
         }
     }
     // ANCHOR_END: read
+
+    /// Whether a piece of body may be read now. A body is read one piece
+    /// per loop turn, so that one fast upload cannot keep the loop from
+    /// everyone else for seconds (tokio gives each task a budget per tick
+    /// for the same reason). Once this turn's piece is read, the loop is
+    /// asked to come back next turn: bytes already waiting in the socket
+    /// bring no new event.
+    fn body_turn(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.body_turn != ctx.turn {
+            self.body_turn = ctx.turn;
+            self.come_back = false;
+            return true;
+        }
+        if !self.come_back {
+            self.come_back = true;
+            ctx.again.push(self.id);
+        }
+        false
+    }
 
     /// The client has shut its side and nothing more will come.
     fn after_eof(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {

@@ -212,6 +212,10 @@ pub struct EventLoop<D: Dispatch> {
     dispatch_again: Option<Duration>,
     /// One read buffer lent to every connection in turn.
     scratch: Vec<u8>,
+    /// Turns so far.
+    turn: u64,
+    /// Connections to drive next turn, event or not (`Ctx::again`).
+    again: Vec<ConnId>,
     /// This turn's stdout lines.
     log: Log,
 }
@@ -253,6 +257,8 @@ impl<D: Dispatch> EventLoop<D> {
             draining: None,
             dispatch_again: None,
             scratch: vec![0u8; 64 * 1024],
+            turn: 0,
+            again: Vec::new(),
             log,
         })
     }
@@ -309,6 +315,9 @@ impl<D: Dispatch> EventLoop<D> {
                 Err(e) => return Err(e),
             }
             let now = Instant::now();
+            self.turn += 1;
+            // Those that stopped reading last turn to let others read.
+            ready.append(&mut self.again);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
@@ -362,7 +371,8 @@ impl<D: Dispatch> EventLoop<D> {
     // ANCHOR_END: run
 
     /// How long `poll` may sleep: until the earliest timer entry, an
-    /// accept pause, the drain deadline or the dispatcher's wish.
+    /// accept pause, the drain deadline or the dispatcher's wish; not at
+    /// all while a connection waits for its next turn to read.
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         // The earliest entry may be stale: an answered request leaves its
         // request deadline queued before the idle one, and waking for it
@@ -372,7 +382,8 @@ impl<D: Dispatch> EventLoop<D> {
             .accept_resume_at
             .map(|at| at.saturating_duration_since(now));
         let drain = self.draining.map(|at| at.saturating_duration_since(now));
-        [timers, resume, drain, self.dispatch_again]
+        let again = (!self.again.is_empty()).then_some(Duration::ZERO);
+        [timers, resume, drain, self.dispatch_again, again]
             .into_iter()
             .flatten()
             .min()
@@ -490,6 +501,8 @@ impl<D: Dispatch> EventLoop<D> {
             log: &mut self.log,
             registry: self.poll.registry(),
             now,
+            turn: self.turn,
+            again: &mut self.again,
             draining: self.draining.is_some(),
         };
         if let Err(closed) = f(conn, &mut ctx) {
