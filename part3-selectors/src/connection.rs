@@ -305,7 +305,7 @@ impl Connection {
             Phase::Idle => Err(Closed::Quiet("idle timeout")),
             Phase::Head => {
                 // A slowloris ends here: 408, then close.
-                let error = HttpError::new(408, "request head not in time");
+                let error = HttpError::new(408, "request not complete in time");
                 self.refuse(None, &error, ctx);
                 self.drive(ctx)
             }
