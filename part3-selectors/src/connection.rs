@@ -648,7 +648,9 @@ impl Connection {
         self.body_progress(used, ctx);
         used > 0
     }
+    // ANCHOR_END: decode-body
 
+    // ANCHOR: body-progress
     /// Bytes of the body arrived: they buy the client time, at the rate
     /// `BodyTimeout` asks for, up to its `stall`.
     fn body_progress(&mut self, bytes: usize, ctx: &mut Ctx<'_>) {
@@ -664,7 +666,7 @@ impl Connection {
             .after(left.unwrap_or_default(), bytes);
         self.set_deadline(Some(ctx.now + left), ctx);
     }
-    // ANCHOR_END: decode-body
+    // ANCHOR_END: body-progress
 
     /// The body is whole: run the request with it.
     fn body_done(&mut self, ctx: &mut Ctx<'_>) {
@@ -795,6 +797,7 @@ impl Connection {
     }
     // ANCHOR_END: read
 
+    // ANCHOR: body-turn
     /// Whether a piece of body may be read now. A body is read one piece
     /// per loop turn, so that one fast upload cannot keep the loop from
     /// everyone else for seconds (tokio gives each task a budget per tick
@@ -813,6 +816,7 @@ impl Connection {
         }
         false
     }
+    // ANCHOR_END: body-turn
 
     /// The client has shut its side and nothing more will come.
     fn after_eof(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {

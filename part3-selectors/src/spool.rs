@@ -7,7 +7,7 @@
 //! [`Limits::body_in_memory`](part2_gateway::request::Limits) and goes to
 //! a file past it, as nginx does (`client_body_buffer_size`, then a file
 //! in `client_body_temp_path`) and Python's `cgi.FieldStorage` (a
-//! `tempfile` past a few KiB). The app reads `wsgi.input` the same way
+//! `tempfile` past 1000 bytes). The app reads `wsgi.input` the same way
 //! whichever it is.
 //!
 //! The file has a name, so that it can be seen while it is in use, and
@@ -112,7 +112,6 @@ impl RequestBody {
     }
 }
 
-// ANCHOR: spool-file
 /// A temporary file that holds one request body, removed when dropped.
 #[derive(Debug)]
 pub struct SpoolFile {
@@ -184,14 +183,18 @@ impl Read for SpoolFile {
     }
 }
 
+// ANCHOR: spool-drop
+/// The guard: however the request ends (answered, refused, reset, shut
+/// down), whoever drops its body last removes the file.
 impl Drop for SpoolFile {
     fn drop(&mut self) {
+        // Closed first: Windows cannot remove an open file.
         drop(self.file.take());
         // Already gone (someone cleaned the directory): nothing to do.
         let _ = fs::remove_file(&self.path);
     }
 }
-// ANCHOR_END: spool-file
+// ANCHOR_END: spool-drop
 
 /// `--body-in-memory`, for the binaries of parts 3 and 4.
 pub const IN_MEMORY_FLAG: Flag = Flag {
