@@ -4,6 +4,8 @@
 //! bytes arrived, takes what belongs to the body and says how many it
 //! took, so the rest (a pipelined request) stays with the caller.
 
+use std::time::Duration;
+
 use crate::chunked::ChunkedDecoder;
 use crate::error::HttpError;
 use crate::request::{Framing, Limits};
@@ -86,6 +88,52 @@ impl BodyDecoder {
         }
     }
 }
+
+// ANCHOR: body-timeout
+/// How a request body is timed once its head is in: by its progress,
+/// not by one deadline for the whole. An upload that keeps arriving is
+/// never cut off, however long it is; one that stalls or trickles is.
+///
+/// Each byte that arrives buys the client `1 / min_rate` seconds more
+/// (Apache's `mod_reqtimeout`, `MinRate`), but it never has more than
+/// `stall` in hand (nginx's `client_body_timeout`, the longest gap
+/// between two reads): a fast start banks no hours for a stall later.
+/// Whoever sends at `min_rate` or faster keeps its time; slower runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimeout {
+    /// The longest a body may stall, and the most time it has in hand.
+    pub stall: Duration,
+    /// The slowest a body may arrive, in bytes per second. 0 for no
+    /// rate: then any bytes give back the whole `stall` (nginx's rule).
+    pub min_rate: u64,
+}
+
+impl Default for BodyTimeout {
+    /// 10 s without progress; 500 bytes a second, Apache's default rate.
+    fn default() -> Self {
+        BodyTimeout {
+            stall: Duration::from_secs(10),
+            min_rate: 500,
+        }
+    }
+}
+
+impl BodyTimeout {
+    /// The time a client has in hand after `bytes` arrived, if it had
+    /// `left` just before.
+    pub fn after(&self, left: Duration, bytes: usize) -> Duration {
+        let earned = match self.min_rate {
+            0 if bytes > 0 => self.stall,
+            0 => Duration::ZERO,
+            rate => {
+                let nanos = bytes as u128 * 1_000_000_000 / u128::from(rate);
+                Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+            }
+        };
+        left.saturating_add(earned).min(self.stall)
+    }
+}
+// ANCHOR_END: body-timeout
 
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,26 @@ impl<'a> Environ<'a> {
         }
     }
 
+    /// The environ for a parsed request whose body the server holds
+    /// whole elsewhere than in memory (part 3 spools a large body to a
+    /// file): `body` reads its `len` bytes. Unlike a socket, it belongs
+    /// to the request, so an app may take it ([`take_body`](Self::take_body)).
+    pub fn with_body_reader(
+        head: &'a RequestHead,
+        info: &ServerInfo,
+        body: impl Read + Send + 'static,
+        len: u64,
+    ) -> Self {
+        Environ {
+            vars: OnceCell::new(),
+            request: Some((head, *info)),
+            input: Input::Held(Held {
+                reader: Box::new(body),
+                left: len,
+            }),
+        }
+    }
+
     /// The environ for a parsed request (see [`cgi_vars`]); the
     /// variables are built when first asked for.
     pub fn from_request(
@@ -122,7 +142,32 @@ impl<'a> Environ<'a> {
     pub fn input(&mut self) -> &mut (dyn Read + Send + 'a) {
         match &mut self.input {
             Input::Bytes(cursor) => cursor,
+            Input::Held(held) => held,
             Input::Stream(reader) => &mut **reader,
+        }
+    }
+
+    /// Takes the rest of the body, and how many bytes it has, when the
+    /// server received it whole before the app ran (parts 3 and 4): a
+    /// response can then stream it back without holding it, as `echo`
+    /// does. `None` when the body is still on the socket (part 2), which
+    /// only the server may hold; the input is then left as it was.
+    pub fn take_body(&mut self) -> Option<(Box<dyn Read + Send>, u64)> {
+        let empty = Input::Bytes(io::Cursor::new(Vec::new()));
+        match std::mem::replace(&mut self.input, empty) {
+            Input::Bytes(cursor) => {
+                let len = cursor.get_ref().len() as u64;
+                let left = len.saturating_sub(cursor.position());
+                Some((Box::new(cursor), left))
+            }
+            Input::Held(held) => {
+                let left = held.left;
+                Some((Box::new(held), left))
+            }
+            stream @ Input::Stream(_) => {
+                self.input = stream;
+                None
+            }
         }
     }
 
@@ -197,8 +242,24 @@ impl<'a> Environ<'a> {
 enum Input<'a> {
     /// A body already in memory.
     Bytes(io::Cursor<Vec<u8>>),
+    /// A body received whole and kept elsewhere, e.g. in a file.
+    Held(Held),
     /// Anything else, e.g. the blocking server's socket reader.
     Stream(Box<dyn Read + Send + 'a>),
+}
+
+/// A body received whole, and how much of it is still to read.
+struct Held {
+    reader: Box<dyn Read + Send>,
+    left: u64,
+}
+
+impl Read for Held {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(out)?;
+        self.left = self.left.saturating_sub(n as u64);
+        Ok(n)
+    }
 }
 
 // ANCHOR: cgi-vars

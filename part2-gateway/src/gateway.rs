@@ -11,7 +11,7 @@
 //! the blocking server of part 2, on the event loop of part 3 and on the
 //! worker threads of part 4.
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use crate::environ::Environ;
@@ -73,6 +73,15 @@ impl Body {
         Body::Stream(Box::new(chunks))
     }
 
+    /// A streaming body read from `reader` (a file, a request body kept
+    /// in a file) in pieces of up to `piece` bytes, as the server asks.
+    pub fn from_reader(
+        reader: impl Read + Send + 'static,
+        piece: usize,
+    ) -> Body {
+        Body::stream(Pieces { reader, piece })
+    }
+
     /// This body, or none for a HEAD request (which gets the headers of
     /// a GET and no body).
     pub fn unless_head(self, environ: &Environ<'_>) -> Body {
@@ -100,6 +109,31 @@ impl Body {
                 }
                 Ok(all)
             }
+        }
+    }
+}
+
+/// A reader as an iterator of pieces, for [`Body::from_reader`].
+struct Pieces<R> {
+    reader: R,
+    piece: usize,
+}
+
+impl<R: Read> Iterator for Pieces<R> {
+    type Item = io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut buf = vec![0; self.piece];
+        loop {
+            return match self.reader.read(&mut buf) {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some(Ok(buf))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Some(Err(e)),
+            };
         }
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use part1_hello::Handle;
 use part1_hello::server::{is_timeout, linger_close};
 
-use crate::body::BodyDecoder;
+use crate::body::{BodyDecoder, BodyTimeout};
 use crate::environ::{Environ, ServerInfo};
 use crate::error::HttpError;
 use crate::exchange::{Exchange, respond};
@@ -30,9 +30,12 @@ use crate::response::{CONTINUE, RequestFacts};
 pub struct Config {
     /// Size limits on requests.
     pub limits: Limits,
-    /// How long a request (head and body) may take once it has started;
-    /// past it the client gets `408 Request Timeout`.
+    /// How long a request head may take once its first byte arrived;
+    /// past it the client gets `408 Request Timeout`. Stops slowloris.
     pub request_timeout: Duration,
+    /// How the body is timed after the head: by its progress, so an
+    /// upload that keeps arriving is never cut off.
+    pub body_timeout: BodyTimeout,
     /// How long an idle keep-alive connection is kept between requests.
     ///
     /// Short on purpose: this server serves one connection at a time,
@@ -49,6 +52,7 @@ impl Default for Config {
         Config {
             limits: Limits::default(),
             request_timeout: Duration::from_secs(10),
+            body_timeout: BodyTimeout::default(),
             keep_alive_timeout: Duration::from_secs(5),
             verbose: false,
             access_log: true,
@@ -259,13 +263,13 @@ impl<'a> Connection<'a> {
                 return Ok(false);
             }
         };
-        let deadline = Instant::now() + self.config.request_timeout;
         let mut input = InputState {
             continue_pending: head.expect_continue
                 && head.version == Version::Http11
                 && !decoder.is_done(),
             error: None,
-            deadline,
+            timeout: self.config.body_timeout,
+            left: self.config.body_timeout.stall,
         };
         let facts = RequestFacts::of(head);
         let mut exchange = {
@@ -385,8 +389,10 @@ struct InputState {
     continue_pending: bool,
     /// The body was malformed, too large or too slow.
     error: Option<HttpError>,
-    /// When the body must have arrived.
-    deadline: Instant,
+    /// How the body is timed.
+    timeout: BodyTimeout,
+    /// How long the client may still take to send more of it.
+    left: Duration,
 }
 
 // ANCHOR: body-reader
@@ -445,23 +451,30 @@ impl BodyReader<'_> {
         io::Error::new(ErrorKind::InvalidData, error.to_string())
     }
 
+    /// Reads more of the body from the socket, waiting at most the time
+    /// the client has left. Only that wait counts against the client,
+    /// not the app's own time between reads.
     fn read_socket(&mut self) -> io::Result<()> {
-        let left = self
-            .state
-            .deadline
-            .saturating_duration_since(Instant::now());
+        let left = self.state.left;
         if left.is_zero() {
             return Err(self.fail(HttpError::new(408, "request body too slow")));
         }
         self.stream.set_read_timeout(Some(left))?;
         let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
+        let waiting = Instant::now();
+        let read = self.stream.read(&mut chunk);
+        let left = left.saturating_sub(waiting.elapsed());
+        match read {
             Ok(0) => Err(self.fail(HttpError::new(400, "body ended early"))),
             Ok(n) => {
+                self.state.left = self.state.timeout.after(left, n);
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(())
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                self.state.left = left;
+                Ok(())
+            }
             Err(e) if is_timeout(&e) => {
                 Err(self.fail(HttpError::new(408, "request body too slow")))
             }

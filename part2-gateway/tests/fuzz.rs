@@ -273,6 +273,7 @@ fn limits() -> impl Strategy<Value = Limits> {
                 max_head: head,
                 max_headers: headers,
                 max_body: body,
+                ..Limits::default()
             }
         ),
     ]

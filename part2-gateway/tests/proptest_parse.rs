@@ -34,6 +34,7 @@ impl Conn {
                 max_head: 1024,
                 max_headers: 16,
                 max_body: 4096,
+                ..Limits::default()
             },
             buf: Vec::new(),
             parser: RequestParser::new(),

@@ -15,7 +15,7 @@
 //! when the socket is ready.
 
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +32,7 @@ use part2_gateway::response::CONTINUE;
 
 use crate::dispatch::{Dispatch, Output, Progress, Request};
 use crate::event_loop::Config;
+use crate::spool::{RequestBody, Spool};
 use crate::timer::Timers;
 use crate::trace::{Log, trace};
 
@@ -56,11 +57,12 @@ enum Phase {
     Idle,
     /// Part of a request head has arrived.
     Head,
-    /// The head is parsed; the body is being decoded.
+    /// The head is parsed; the body is being decoded, into memory or,
+    /// once it is large, a temporary file.
     Body {
         head: Arc<RequestHead>,
         decoder: BodyDecoder,
-        body: Vec<u8>,
+        body: Spool,
     },
     /// A response is being produced and written.
     Respond {
@@ -142,6 +144,11 @@ pub struct Ctx<'a> {
     pub registry: &'a Registry,
     /// The time this loop turn started.
     pub now: Instant,
+    /// Which turn this is: the loop counts them.
+    pub turn: u64,
+    /// Connections the loop must drive next turn without an event: they
+    /// stopped reading to give the others their turn.
+    pub again: &'a mut Vec<ConnId>,
     /// The loop is shutting down: finish what is in flight, keep nothing.
     pub draining: bool,
 }
@@ -173,6 +180,10 @@ pub struct Connection {
     refused: bool,
     /// Whether WRITABLE interest is on.
     want_write: bool,
+    /// The loop turn in which a piece of body was last read.
+    body_turn: u64,
+    /// The loop was asked to come back next turn (`Ctx::again`).
+    come_back: bool,
     /// When this connection must be looked at.
     deadline: Option<Instant>,
     /// The earliest entry this connection has in the timer heap.
@@ -200,6 +211,8 @@ impl Connection {
             close_after: false,
             refused: false,
             want_write: false,
+            body_turn: 0,
+            come_back: false,
             deadline: None,
             timer_at: None,
         }
@@ -290,9 +303,15 @@ impl Connection {
         self.deadline = None;
         match &self.phase {
             Phase::Idle => Err(Closed::Quiet("idle timeout")),
-            Phase::Head | Phase::Body { .. } => {
+            Phase::Head => {
                 // A slowloris ends here: 408, then close.
                 let error = HttpError::new(408, "request not complete in time");
+                self.refuse(None, &error, ctx);
+                self.drive(ctx)
+            }
+            Phase::Body { .. } => {
+                // The body stalled, or came slower than the minimum rate.
+                let error = HttpError::new(408, "request body too slow");
                 self.refuse(self.body_head(), &error, ctx);
                 self.drive(ctx)
             }
@@ -365,6 +384,11 @@ impl Connection {
         }
         self.outbuf.clear();
         self.out_pos = 0;
+        if self.outbuf.capacity() > 2 * OUT_CHUNK {
+            // A producer handed over more than a chunk at once (part 4's
+            // workers run ahead): keep no such buffer per connection.
+            self.outbuf = Vec::new();
+        }
         if self.want_write {
             self.set_interest(false, ctx);
             if matches!(self.phase, Phase::Respond { .. }) {
@@ -569,7 +593,7 @@ impl Connection {
             }
         };
         if decoder.is_done() {
-            return self.run(head, Vec::new(), ctx); // no body
+            return self.run(head, RequestBody::default(), ctx); // no body
         }
         let waiting = head.expect_continue
             && head.version == Version::Http11
@@ -580,7 +604,11 @@ impl Connection {
             // `100 Continue` now. (Part 2 waits until the app reads.)
             self.outbuf.extend_from_slice(CONTINUE);
         }
-        let body = Vec::new();
+        // From here the body is timed by its progress (`body_progress`),
+        // no longer by the head's deadline.
+        let at = ctx.now + ctx.config.body_timeout.stall;
+        self.set_deadline(Some(at), ctx);
+        let body = Spool::default();
         self.enter(
             Phase::Body {
                 head,
@@ -593,41 +621,83 @@ impl Connection {
     // ANCHOR_END: start-body
 
     // ANCHOR: decode-body
-    /// Feeds `inbuf` to the body decoder; runs the request once the body
-    /// is whole.
+    /// Feeds `inbuf` to the body decoder, and what it decodes to the
+    /// spool; runs the request once the body is whole.
     fn decode_body(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        let Phase::Body {
-            head,
-            decoder,
-            body,
-        } = &mut self.phase
-        else {
+        let Phase::Body { decoder, body, .. } = &mut self.phase else {
             return false;
         };
-        match decoder.decode(&self.inbuf, body) {
-            Ok(used) => {
-                self.inbuf.drain(..used);
-                if decoder.is_done() {
-                    let head = Arc::clone(head);
-                    let body = std::mem::take(body);
-                    self.run(head, body, ctx);
-                    return true;
-                }
-                used > 0
-            }
+        let used = match decoder.decode(&self.inbuf, body.buf()) {
+            Ok(used) => used,
             Err(error) => {
                 self.refuse(self.body_head(), &error, ctx);
-                true
+                return true;
             }
+        };
+        self.inbuf.drain(..used);
+        let done = decoder.is_done();
+        let in_memory = ctx.config.limits.body_in_memory;
+        if let Err(e) = body.settle(in_memory, &ctx.config.spool_dir) {
+            self.spool_failed(&e, ctx);
+            return true;
         }
+        if done {
+            self.body_done(ctx);
+            return true;
+        }
+        self.body_progress(used, ctx);
+        used > 0
     }
     // ANCHOR_END: decode-body
+
+    // ANCHOR: body-progress
+    /// Bytes of the body arrived: they buy the client time, at the rate
+    /// `BodyTimeout` asks for, up to its `stall`.
+    fn body_progress(&mut self, bytes: usize, ctx: &mut Ctx<'_>) {
+        if bytes == 0 {
+            return;
+        }
+        let left = self
+            .deadline
+            .map(|at| at.saturating_duration_since(ctx.now));
+        let left = ctx
+            .config
+            .body_timeout
+            .after(left.unwrap_or_default(), bytes);
+        self.set_deadline(Some(ctx.now + left), ctx);
+    }
+    // ANCHOR_END: body-progress
+
+    /// The body is whole: run the request with it.
+    fn body_done(&mut self, ctx: &mut Ctx<'_>) {
+        let Phase::Body { head, body, .. } = &mut self.phase else {
+            return;
+        };
+        if self.inbuf.is_empty() {
+            // It carried a large body; the response needs none of it.
+            self.inbuf = Vec::new();
+        }
+        let head = Arc::clone(head);
+        match std::mem::take(body).finish() {
+            Ok(body) => self.run(head, body, ctx),
+            Err(e) => self.spool_failed(&e, ctx),
+        }
+    }
+
+    /// The body could not be kept (disk full, no such directory): the
+    /// client gets a 500, stderr the reason.
+    fn spool_failed(&mut self, e: &io::Error, ctx: &mut Ctx<'_>) {
+        let peer = self.info.remote_addr;
+        log::stderr_line(&format!("{peer}: cannot spool the body: {e}"));
+        let error = HttpError::new(500, "cannot keep the request body");
+        self.refuse(self.body_head(), &error, ctx);
+    }
 
     /// The request is complete: hand it to the dispatcher.
     fn run(
         &mut self,
         head: Arc<RequestHead>,
-        body: Vec<u8>,
+        body: RequestBody,
         ctx: &mut Ctx<'_>,
     ) {
         self.set_deadline(None, ctx);
@@ -690,6 +760,9 @@ impl Connection {
         if self.read_closed {
             return self.after_eof(ctx);
         }
+        if matches!(self.phase, Phase::Body { .. }) && !self.body_turn(ctx) {
+            return Ok(false);
+        }
         let mut got = false;
         loop {
             match self.stream.read(ctx.scratch) {
@@ -706,8 +779,11 @@ impl Connection {
                     self.inbuf.extend_from_slice(&ctx.scratch[..n]);
                     got = true;
                     // Don't let one connection buffer without bound; the
-                    // parser will refuse what is too large anyway.
-                    if self.inbuf.len() > ctx.config.max_inbuf() {
+                    // parser will refuse what is too large anyway. A body
+                    // goes to its decoder after every read, so that it is
+                    // held once, in its spool, and not here as well.
+                    let body = matches!(self.phase, Phase::Body { .. });
+                    if body || self.inbuf.len() > ctx.config.max_inbuf() {
                         return Ok(true);
                     }
                 }
@@ -722,6 +798,27 @@ impl Connection {
         }
     }
     // ANCHOR_END: read
+
+    // ANCHOR: body-turn
+    /// Whether a piece of body may be read now. A body is read one piece
+    /// per loop turn, so that one fast upload cannot keep the loop from
+    /// everyone else for seconds (tokio gives each task a budget per tick
+    /// for the same reason). Once this turn's piece is read, the loop is
+    /// asked to come back next turn: bytes already waiting in the socket
+    /// bring no new event.
+    fn body_turn(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.body_turn != ctx.turn {
+            self.body_turn = ctx.turn;
+            self.come_back = false;
+            return true;
+        }
+        if !self.come_back {
+            self.come_back = true;
+            ctx.again.push(self.id);
+        }
+        false
+    }
+    // ANCHOR_END: body-turn
 
     /// The client has shut its side and nothing more will come.
     fn after_eof(&mut self, ctx: &mut Ctx<'_>) -> Result<bool, Closed> {

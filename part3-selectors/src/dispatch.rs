@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mio::Waker;
-use part2_gateway::environ::{Environ, ServerInfo};
+use part2_gateway::environ::ServerInfo;
 use part2_gateway::exchange::{Exchange, respond};
 use part2_gateway::gateway::SharedApp;
 use part2_gateway::request::RequestHead;
 use part2_gateway::response::RequestFacts;
 
 use crate::connection::ConnId;
+use crate::spool::RequestBody;
 use crate::trace::Tracer;
 
 /// A complete request: its head, its whole decoded body, and who sent it.
@@ -23,8 +24,9 @@ use crate::trace::Tracer;
 pub struct Request {
     /// The parsed head, shared with the connection (for its log line).
     pub head: Arc<RequestHead>,
-    /// The body, decoded and complete (within the body limit).
-    pub body: Vec<u8>,
+    /// The body, decoded and complete (within the body limit): in
+    /// memory, or in a temporary file when it is large.
+    pub body: RequestBody,
     /// Addresses for the environ.
     pub info: ServerInfo,
 }
@@ -149,9 +151,9 @@ impl Inline {
 impl Dispatch for Inline {
     fn dispatch(&mut self, _id: ConnId, request: Request) -> Box<dyn Output> {
         let Request { head, body, info } = request;
-        // The body is already whole, so `wsgi.input` is a cursor over it:
-        // the app can never block the loop by reading.
-        let mut environ = Environ::with_body(&head, &info, body);
+        // The body is already whole, in memory or in its file, so the app
+        // can never block the loop waiting for the client.
+        let mut environ = body.environ(&head, &info);
         Box::new(respond(&*self.app, &mut environ, RequestFacts::of(&head)))
     }
 }

@@ -10,6 +10,7 @@
 
 use std::io::{self, ErrorKind, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
+use part2_gateway::body::BodyTimeout;
 use part2_gateway::environ::ServerInfo;
 use part2_gateway::log;
 use part2_gateway::request::Limits;
@@ -32,9 +34,15 @@ use crate::trace::{Log, trace};
 pub struct Config {
     /// Size limits on requests.
     pub limits: Limits,
-    /// How long a request may take from its first byte to its last
-    /// (head and body); then 408 and close. Stops slowloris.
+    /// How long a request head may take from its first byte; then 408
+    /// and close. Stops slowloris.
     pub request_timeout: Duration,
+    /// How the body is timed after the head: by its progress, so an
+    /// upload that keeps arriving is never cut off (see [`BodyTimeout`]).
+    pub body_timeout: BodyTimeout,
+    /// Where a body larger than `limits.body_in_memory` waits for the
+    /// app, in a file of its own.
+    pub spool_dir: PathBuf,
     /// How long an idle keep-alive connection is kept.
     pub idle_timeout: Duration,
     /// How long a response may wait on a client that does not read.
@@ -56,6 +64,8 @@ impl Default for Config {
         Config {
             limits: Limits::default(),
             request_timeout: Duration::from_secs(10),
+            body_timeout: BodyTimeout::default(),
+            spool_dir: std::env::temp_dir(),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             linger_timeout: Duration::from_secs(2),
@@ -209,6 +219,10 @@ pub struct EventLoop<D: Dispatch> {
     dispatch_again: Option<Duration>,
     /// One read buffer lent to every connection in turn.
     scratch: Vec<u8>,
+    /// Turns so far.
+    turn: u64,
+    /// Connections to drive next turn, event or not (`Ctx::again`).
+    again: Vec<ConnId>,
     /// This turn's stdout lines.
     log: Log,
 }
@@ -250,6 +264,8 @@ impl<D: Dispatch> EventLoop<D> {
             draining: None,
             dispatch_again: None,
             scratch: vec![0u8; 64 * 1024],
+            turn: 0,
+            again: Vec::new(),
             log,
         })
     }
@@ -320,6 +336,9 @@ impl<D: Dispatch> EventLoop<D> {
                 Err(e) => return Err(e),
             }
             let now = Instant::now();
+            self.turn += 1;
+            // Those that stopped reading last turn to let others read.
+            ready.append(&mut self.again);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
@@ -373,7 +392,8 @@ impl<D: Dispatch> EventLoop<D> {
     // ANCHOR_END: run
 
     /// How long `poll` may sleep: until the earliest timer entry, an
-    /// accept pause, the drain deadline or the dispatcher's wish.
+    /// accept pause, the drain deadline or the dispatcher's wish; not at
+    /// all while a connection waits for its next turn to read.
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         // The earliest entry may be stale: an answered request leaves its
         // request deadline queued before the idle one, and waking for it
@@ -383,7 +403,8 @@ impl<D: Dispatch> EventLoop<D> {
             .accept_resume_at
             .map(|at| at.saturating_duration_since(now));
         let drain = self.draining.map(|at| at.saturating_duration_since(now));
-        [timers, resume, drain, self.dispatch_again]
+        let again = (!self.again.is_empty()).then_some(Duration::ZERO);
+        [timers, resume, drain, self.dispatch_again, again]
             .into_iter()
             .flatten()
             .min()
@@ -503,6 +524,8 @@ impl<D: Dispatch> EventLoop<D> {
             log: &mut self.log,
             registry: self.poll.registry(),
             now,
+            turn: self.turn,
+            again: &mut self.again,
             draining: self.draining.is_some(),
         };
         if let Err(closed) = f(conn, &mut ctx) {

@@ -3,7 +3,8 @@
 //! The message layer, the gateway and every app come from part 2
 //! unchanged. What is new is how connections are served: non-blocking
 //! sockets in one [`mio::Poll`] ([`event_loop`]), a state machine per
-//! connection ([`connection`]), deadlines in a heap ([`timer`]), a seam
+//! connection ([`connection`]), deadlines in a heap ([`timer`]), large
+//! request bodies in temporary files ([`spool`]), a seam
 //! where complete requests are run ([`dispatch`]), which part 4 fills
 //! with a worker pool, and `--trace` to watch it all happen ([`trace`]).
 
@@ -12,6 +13,7 @@ pub mod connection;
 pub mod ctrl_c;
 pub mod dispatch;
 pub mod event_loop;
+pub mod spool;
 pub mod timer;
 pub mod trace;
 

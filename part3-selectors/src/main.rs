@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use part1_hello::cli;
-use part3_selectors::{Config, EventLoop, Inline, trace};
+use part3_selectors::{Config, EventLoop, Inline, spool, trace};
 
 const PROGRAM: &str = "part3-selectors";
 
@@ -16,13 +16,15 @@ fn main() {
     let args = part2_gateway::cli::parse_or_exit(
         PROGRAM,
         "Part 3: one thread, a readiness loop, thousands of connections.",
-        &[trace::FLAG],
+        &[&[trace::FLAG], spool::FLAGS].concat(),
     );
-    let config = Config {
+    let mut config = Config {
         verbose: args.verbose,
         trace: args.parsed.switch(trace::FLAG.name),
         ..Config::default()
     };
+    spool::configure(&args.parsed, &mut config)
+        .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
     let text = args.listen.addr();
     let addr = args
         .listen

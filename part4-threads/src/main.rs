@@ -74,11 +74,13 @@ fn no_workers<T>(e: std::io::Error) -> T {
 /// responses in flight are written and no job is queued or running
 /// (`Dispatch::busy`), or at the shutdown timeout.
 fn serve(dispatch: impl Dispatch, args: &GatewayArgs, settings: &Settings) {
-    let config = Config {
+    let mut config = Config {
         verbose: args.verbose,
         trace: args.parsed.switch(part3_selectors::trace::FLAG.name),
         ..Config::default()
     };
+    part3_selectors::spool::configure(&args.parsed, &mut config)
+        .unwrap_or_else(|e| cli::exit_on(PROGRAM, e));
     let text = args.listen.addr();
     let addr = args
         .listen

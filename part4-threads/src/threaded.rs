@@ -308,9 +308,10 @@ impl Drop for Sender {
 /// One job: run the app for a request, then pull its response.
 fn serve(app: &dyn App, request: Request, sender: Sender) {
     let Request { head, body, info } = request;
-    // The loop read the whole body: the app reads it from memory and
-    // never waits on the socket.
-    let mut environ = Environ::with_body(&head, &info, body);
+    // The loop read the whole body (into memory, or a file when it is
+    // large): the app never waits on the socket, nor holds a worker
+    // while a slow client sends.
+    let mut environ = body.environ(&head, &info);
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
     // The request is done with: let it go before a long body.

@@ -58,8 +58,20 @@ impl Part {
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How long the server waits for a request (part 1: its one read;
-    /// later parts: a whole head and body) before giving up.
+    /// later parts: a whole head) before giving up.
     pub read_timeout: Duration,
+    /// The longest a request body may stall, and the most time it can
+    /// bank by arriving fast (parts 2+).
+    pub body_timeout: Duration,
+    /// The slowest a request body may arrive, in bytes per second
+    /// (parts 2+); 0 for no rate, only `body_timeout` between reads.
+    pub body_min_rate: u64,
+    /// The most of a request body kept in memory; past it the body goes
+    /// to a temporary file (parts 3+).
+    pub body_in_memory: usize,
+    /// Where those files go (parts 3+); `None` for the system's
+    /// temporary directory.
+    pub spool_dir: Option<PathBuf>,
     /// How long an idle keep-alive connection is kept (parts 2+).
     pub idle_timeout: Duration,
     /// The app to run (parts 2+), by its `--app` name.
@@ -79,6 +91,10 @@ impl Default for Options {
         Options {
             read_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(5),
+            body_min_rate: 500,
+            body_in_memory: 64 * 1024,
+            spool_dir: None,
             app: "hello",
             max_body: 1024 * 1024,
             max_connections: 20_000,
@@ -102,6 +118,7 @@ impl Options {
         Options {
             read_timeout: Duration::from_millis(300),
             idle_timeout: Duration::from_millis(300),
+            body_timeout: Duration::from_millis(300),
             ..Options::default()
         }
     }
@@ -111,6 +128,7 @@ impl Options {
 fn gateway_config(options: &Options) -> part2_gateway::Config {
     let mut config = part2_gateway::Config {
         request_timeout: options.read_timeout,
+        body_timeout: body_timeout(options),
         keep_alive_timeout: options.idle_timeout,
         access_log: false,
         ..Default::default()
@@ -119,16 +137,29 @@ fn gateway_config(options: &Options) -> part2_gateway::Config {
     config
 }
 
+/// How the options time a request body.
+fn body_timeout(options: &Options) -> part2_gateway::body::BodyTimeout {
+    part2_gateway::body::BodyTimeout {
+        stall: options.body_timeout,
+        min_rate: options.body_min_rate,
+    }
+}
+
 /// The loop configuration the options ask for (parts 3+).
 pub fn loop_config(options: &Options) -> part3_selectors::Config {
     let mut config = part3_selectors::Config {
         request_timeout: options.read_timeout,
+        body_timeout: body_timeout(options),
         idle_timeout: options.idle_timeout,
         max_connections: options.max_connections,
         access_log: false,
         ..Default::default()
     };
     config.limits.max_body = options.max_body;
+    config.limits.body_in_memory = options.body_in_memory;
+    if let Some(dir) = &options.spool_dir {
+        config.spool_dir.clone_from(dir);
+    }
     config
 }
 

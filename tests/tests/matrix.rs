@@ -24,6 +24,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("concurrency.rs", "Many clients at once"),
     ("threads.rs", "Slow apps, a worker pool, shutdown"),
     ("conformance.rs", "RFC 9110 and RFC 9112, rule by rule"),
+    ("uploads.rs", "Uploads: bodies in files, timed by progress"),
 ];
 
 /// The columns: a mark, and its heading.

@@ -7,6 +7,9 @@
 use crate::environ::Environ;
 use crate::gateway::{App, Body, StartResponse};
 
+/// How much of the body echo reads back at a time.
+const PIECE: usize = 64 * 1024;
+
 /// Sends the request body back with the request's `Content-Type`.
 #[derive(Debug, Clone, Copy)]
 pub struct Echo {
@@ -29,31 +32,52 @@ impl App for Echo {
         environ: &mut Environ<'_>,
         start_response: &mut StartResponse,
     ) -> Body {
-        // Reading the input is what makes the server send `100 Continue`
-        // to a client that asked for it.
-        let body = match environ.read_body(self.max_body) {
-            Ok(body) => body,
-            Err(e) => {
-                start_response.start(
-                    "400 Bad Request",
-                    vec![("Content-Type".into(), "text/plain".into())],
-                );
-                return Body::from(format!("cannot read the body: {e}\n"))
-                    .unless_head(environ);
-            }
-        };
         let kind = environ
             .get("CONTENT_TYPE")
             .unwrap_or("application/octet-stream")
             .to_string();
-        start_response.start(
-            "200 OK",
+        let ok = |len: u64| {
             vec![
                 ("Content-Type".into(), kind),
-                ("Content-Length".into(), body.len().to_string()),
-            ],
-        );
-        Body::Full(body).unless_head(environ)
+                ("Content-Length".into(), len.to_string()),
+            ]
+        };
+        // Parts 3 and 4 received the whole body before the app ran (in
+        // memory, or in a file when it is large): stream it back from
+        // there, a piece at a time, never holding it whole.
+        if let Some((body, len)) = environ.take_body() {
+            if len > self.max_body {
+                let why = "request body over the app's limit";
+                return refuse(environ, start_response, why);
+            }
+            start_response.start("200 OK", ok(len));
+            // A small body gets a buffer of its own size, not a piece's.
+            let piece = len.min(PIECE as u64) as usize;
+            return Body::from_reader(body, piece).unless_head(environ);
+        }
+        // Part 2: the body is still on the socket, which only the server
+        // may hold. Reading it is what sends `100 Continue` to a client
+        // that asked for it.
+        match environ.read_body(self.max_body) {
+            Ok(body) => {
+                start_response.start("200 OK", ok(body.len() as u64));
+                Body::Full(body).unless_head(environ)
+            }
+            Err(e) => refuse(environ, start_response, &e.to_string()),
+        }
     }
 }
 // ANCHOR_END: echo
+
+/// `400 Bad Request`, saying why the body could not be echoed.
+fn refuse(
+    environ: &Environ<'_>,
+    start_response: &mut StartResponse,
+    why: &str,
+) -> Body {
+    start_response.start(
+        "400 Bad Request",
+        vec![("Content-Type".into(), "text/plain".into())],
+    );
+    Body::from(format!("cannot read the body: {why}\n")).unless_head(environ)
+}

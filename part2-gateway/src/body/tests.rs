@@ -64,3 +64,31 @@ fn trailer_limit_from_limits() {
         .unwrap_err();
     assert_eq!(err.status, 431);
 }
+
+#[test]
+fn body_timeout_earns_time_by_rate_up_to_the_stall() {
+    let ms = Duration::from_millis;
+    let timeout = BodyTimeout {
+        stall: ms(1000),
+        min_rate: 1000,
+    };
+    // 1000 bytes a second: each byte buys a millisecond.
+    assert_eq!(timeout.after(ms(400), 100), ms(500));
+    // Never more than the stall in hand, however fast the client was.
+    assert_eq!(timeout.after(ms(900), 1_000_000), ms(1000));
+    // Nothing arrived: nothing earned.
+    assert_eq!(timeout.after(ms(30), 0), ms(30));
+    // No rate: any progress gives back the whole stall (nginx's rule).
+    let gap = BodyTimeout {
+        min_rate: 0,
+        ..timeout
+    };
+    assert_eq!(gap.after(ms(1), 1), ms(1000));
+    assert_eq!(gap.after(ms(1), 0), ms(1));
+    // No overflow at the extremes.
+    let slow = BodyTimeout {
+        stall: Duration::MAX,
+        min_rate: 1,
+    };
+    assert_eq!(slow.after(Duration::MAX, usize::MAX), Duration::MAX);
+}

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_headers: usize,
     /// Largest request body after decoding; larger → 413.
     pub max_body: u64,
+    /// The most of a body an event loop keeps in memory; past it the
+    /// body goes to a temporary file (parts 3 and 4; part 2 streams it).
+    pub body_in_memory: usize,
 }
 // ANCHOR_END: limits
 
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_head: 32 * 1024,
             max_headers: 100,
             max_body: 16 * 1024 * 1024,
+            body_in_memory: 64 * 1024,
         }
     }
 }

@@ -161,6 +161,7 @@ fn small() -> Limits {
         max_head: 128,
         max_headers: 4,
         max_body: 1024,
+        ..Limits::default()
     }
 }
 

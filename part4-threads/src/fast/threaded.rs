@@ -30,7 +30,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mio::Waker;
-use part2_gateway::environ::Environ;
 use part2_gateway::exchange::{Exchange, respond};
 use part2_gateway::gateway::SharedApp;
 use part2_gateway::request::RequestHead;
@@ -473,9 +472,9 @@ impl Task for Work {
 /// What a worker does for one request: run the app, then pull its body.
 fn run_job(request: Request, ticket: Ticket) {
     let Request { head, body, info } = request;
-    // The body was read whole by the loop; the app reads it from memory
-    // and never waits on the socket.
-    let mut environ = Environ::with_body(&head, &info, body);
+    // The body was read whole by the loop (into memory, or a file when it
+    // is large): the app never waits on the socket.
+    let mut environ = body.environ(&head, &info);
     let app = &*ticket.mailbox.shared.app;
     // `respond` catches a panicking app and makes it a 500.
     let exchange = respond(app, &mut environ, RequestFacts::of(&head));
