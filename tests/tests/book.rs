@@ -8,6 +8,13 @@
 //! …") and ends with exercises whose solutions are folded in
 //! `<details>`. The pages that are not chapters are named in
 //! [`NOT_CHAPTERS`].
+//!
+//! And it keeps the listings and words honest: every anchor in the code
+//! is opened once, closed, and shown by some chapter ([`NOT_INCLUDED`]
+//! names the exceptions); every terminal session is fenced as
+//! ```` ```text ````; and a chapter (with the pages nested under it) never
+//! uses a term of the glossary before the paragraph where it defines the
+//! term, in bold or italics, or links it to the glossary.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -750,28 +757,26 @@ fn prose(paragraph: &str, terms: &[String]) -> String {
         .collect();
     let mut out = String::new();
     let mut rest = text.as_str();
-    {
-        while let Some(at) = rest.find(['`', ']']) {
-            out.push_str(&rest[..at]);
-            let tail = &rest[at + 1..];
-            if rest[at..].starts_with("](") {
-                // A link target: skip to its `)`.
-                out.push(']');
-                rest = tail[1..].split_once(')').map_or("", |(_, r)| r);
-            } else if rest[at..].starts_with('`') {
-                let (code, after) = tail.split_once('`').unwrap_or((tail, ""));
-                if terms.iter().any(|t| t.eq_ignore_ascii_case(code)) {
-                    out.push_str(code);
-                }
-                out.push(' ');
-                rest = after;
-            } else {
-                out.push(']');
-                rest = tail;
+    while let Some(at) = rest.find(['`', ']']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        if rest[at..].starts_with("](") {
+            // A link target: skip to its `)`.
+            out.push(']');
+            rest = tail[1..].split_once(')').map_or("", |(_, r)| r);
+        } else if rest[at..].starts_with('`') {
+            let (code, after) = tail.split_once('`').unwrap_or((tail, ""));
+            if terms.iter().any(|t| t.eq_ignore_ascii_case(code)) {
+                out.push_str(code);
             }
+            out.push(' ');
+            rest = after;
+        } else {
+            out.push(']');
+            rest = tail;
         }
-        out.push_str(rest);
     }
+    out.push_str(rest);
     out
 }
 
