@@ -85,6 +85,7 @@ impl Output for Exchange {
     }
 }
 
+// ANCHOR: dispatch
 /// Runs complete requests. The loop calls it from its one thread.
 pub trait Dispatch {
     /// Called once at start with the waker that interrupts the loop's
@@ -130,6 +131,7 @@ pub trait Dispatch {
         let _ = head;
     }
 }
+// ANCHOR_END: dispatch
 
 // ANCHOR: inline
 /// Part 3's dispatcher: runs the app on the loop thread, right away.

@@ -370,6 +370,8 @@ impl<D: Dispatch> EventLoop<D> {
                     }
                 }
             }
+            // ANCHOR_END: run
+            // ANCHOR: run-turn
             // Responses produced elsewhere may have news.
             self.dispatch.woken(&mut ready);
             for id in ready.drain(..) {
@@ -389,7 +391,7 @@ impl<D: Dispatch> EventLoop<D> {
             }
         }
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: run-turn
 
     /// How long `poll` may sleep: until the earliest timer entry, an
     /// accept pause, the drain deadline or the dispatcher's wish; not at

@@ -8,6 +8,13 @@
 //! …") and ends with exercises whose solutions are folded in
 //! `<details>`. The pages that are not chapters are named in
 //! [`NOT_CHAPTERS`].
+//!
+//! And it keeps the listings and words honest: every anchor in the code
+//! is opened once, closed, and shown by some chapter ([`NOT_INCLUDED`]
+//! names the exceptions); every terminal session is fenced as
+//! ```` ```text ````; and a chapter (with the pages nested under it) never
+//! uses a term of the glossary before the paragraph where it defines the
+//! term, in bold or italics, or links it to the glossary.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -432,4 +439,511 @@ fn plain_runs_skip_what_markdown_rewrites() {
         plain_runs("it's \"quoted\" -- but this part is long enough"),
         ["but this part is long enough"]
     );
+}
+
+/// The workspace: the directory above `tests/`.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("workspace")
+}
+
+/// Every file of the workspace that a listing could come from: all of it
+/// but build output, version control, the book's own pages and this file
+/// (whose tests write anchors in strings).
+fn source_files() -> Vec<PathBuf> {
+    let root = workspace();
+    let this = root.join("tests/tests/book.rs");
+    let mut found = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).expect("workspace dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                let skip = name.starts_with('.')
+                    || name == "target"
+                    || path == root.join("book");
+                if !skip {
+                    dirs.push(path);
+                }
+            } else if path != this {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The anchors a file opens, as mdBook finds them: `ANCHOR: name` (and
+/// `ANCHOR_END: name`) anywhere in a line. Each with its line number.
+fn anchor_markers(text: &str, marker: &str) -> Vec<(String, usize)> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let Some(at) = line.find(marker) else {
+            continue;
+        };
+        let name: String = line[at + marker.len()..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        if !name.is_empty() {
+            found.push((name, number + 1));
+        }
+    }
+    found
+}
+
+/// Anchors that no chapter includes, each with the reason it may stay:
+/// a path (a whole directory or file) or `path:anchor`, relative to the
+/// workspace. An entry that excuses nothing fails the test, so it goes
+/// as soon as its reason does.
+const NOT_INCLUDED: &[(&str, &str)] = &[
+    (
+        "part4-threads/",
+        "temporary: Part 4's chapter is being rewritten, and its listings \
+         come back with it",
+    ),
+    (
+        "solutions/src/part4_thread_per_connection.rs:spawn",
+        "temporary: a Part 4 exercise's solution, for the rewritten chapter",
+    ),
+];
+
+#[test]
+fn every_anchor_is_opened_once_closed_and_included() {
+    let root = workspace();
+    // What the chapters include: (file, Some(anchor)), or (file, None)
+    // for a whole file.
+    let mut included = Vec::new();
+    for entry in fs::read_dir(book_src()).expect("book/src") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("chapter");
+        for arg in includes(&text) {
+            let (file, anchor) = match arg.split_once(':') {
+                Some((f, a)) => (f, Some(a.to_string())),
+                None => (arg.as_str(), None),
+            };
+            if let Ok(file) = book_src().join(file).canonicalize() {
+                included.push((file, anchor));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let mut excused = vec![false; NOT_INCLUDED.len()];
+    let mut anchors = 0;
+    for path in source_files() {
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue; // not text
+        };
+        let relative = path.strip_prefix(&root).expect("in workspace");
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        let opened = anchor_markers(&text, "ANCHOR:");
+        let closed = anchor_markers(&text, "ANCHOR_END:");
+        for (name, line) in &opened {
+            anchors += 1;
+            let here = format!("{relative}:{name}");
+            let lines: Vec<String> = opened
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, l)| l.to_string())
+                .collect();
+            if lines.len() > 1 && lines[0] == line.to_string() {
+                // mdBook would show every region between them as one.
+                problems.push(format!(
+                    "{here}: opened {} times (lines {})",
+                    lines.len(),
+                    lines.join(", ")
+                ));
+            }
+            if !closed.iter().any(|(n, l)| n == name && l > line) {
+                problems.push(format!(
+                    "{here}: opened on line {line}, never closed"
+                ));
+            }
+            let shown = included.iter().any(|(file, anchor)| {
+                *file == path && anchor.as_ref().is_none_or(|a| a == name)
+            });
+            if shown {
+                continue;
+            }
+            let excuse = NOT_INCLUDED.iter().position(|(prefix, _)| {
+                if prefix.contains(':') {
+                    here == *prefix
+                } else {
+                    relative.starts_with(prefix)
+                }
+            });
+            match excuse {
+                Some(i) => excused[i] = true,
+                None => problems.push(format!(
+                    "{here}: no chapter includes it (show it, remove it, or \
+                     name it in NOT_INCLUDED with a reason)"
+                )),
+            }
+        }
+    }
+    for ((prefix, _), used) in NOT_INCLUDED.iter().zip(&excused) {
+        if !used {
+            problems.push(format!(
+                "NOT_INCLUDED: {prefix} excuses no anchor any more: remove it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        anchors >= 40,
+        "found only {anchors} anchors in the workspace"
+    );
+}
+
+#[test]
+fn anchor_markers_are_read_as_mdbook_reads_them() {
+    let text = "// ANCHOR: one\nx\n    # ANCHOR:two-b\n// ANCHOR_END: one\n";
+    assert_eq!(
+        anchor_markers(text, "ANCHOR:"),
+        [("one".to_string(), 1), ("two-b".to_string(), 3)]
+    );
+    assert_eq!(
+        anchor_markers(text, "ANCHOR_END:"),
+        [("one".to_string(), 4)]
+    );
+    // A format string is no anchor.
+    assert!(anchor_markers("format!(\"ANCHOR: {a}\")", "ANCHOR:").is_empty());
+}
+
+/// The fenced blocks of a page: the tag after the opening fence, and the
+/// lines inside.
+fn fences(text: &str) -> Vec<(String, Vec<&str>)> {
+    let mut found = Vec::new();
+    let mut open: Option<(String, Vec<&str>)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        match (&mut open, trimmed.strip_prefix("```")) {
+            (None, Some(tag)) => {
+                open = Some((tag.trim().to_string(), Vec::new()))
+            }
+            (Some(_), Some(_)) => found.extend(open.take()),
+            (Some((_, lines)), None) => lines.push(line),
+            (None, None) => {}
+        }
+    }
+    found
+}
+
+/// The one tag of a terminal session's fence: plain text, which no
+/// highlighter colours by guesswork.
+const SESSION_TAG: &str = "text";
+
+#[test]
+fn every_session_is_fenced_as_text() {
+    let mut problems = Vec::new();
+    let mut sessions = 0;
+    for entry in fs::read_dir(book_src()).expect("book/src") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("chapter");
+        for (tag, lines) in fences(&text) {
+            // A replayed session, or one shown as recorded (`$ command`).
+            let session =
+                lines.iter().any(|l| l.contains("#include sessions/"))
+                    || lines.first().is_some_and(|l| l.starts_with("$ "));
+            if !session {
+                continue;
+            }
+            sessions += 1;
+            if tag != SESSION_TAG {
+                let first = lines.first().copied().unwrap_or("");
+                problems.push(format!(
+                    "{}: a session fenced as ```{tag}, not ```{SESSION_TAG}: {first}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(sessions >= 50, "found only {sessions} sessions");
+}
+
+/// Chapters left out of the glossary check, and why. Temporary: the test
+/// fails once one of them passes, so the exemption goes with it.
+const GLOSSARY_EXEMPT: &[(&str, &str)] =
+    &[("part4.md", "temporary: Part 4's chapter is being rewritten")];
+
+/// The glossary's terms: the bold words that open its entries, an entry
+/// such as `**epoll, kqueue**` giving two.
+fn glossary_terms(glossary: &str) -> Vec<String> {
+    glossary
+        .split("\n\n")
+        .filter_map(|entry| entry.trim_start().strip_prefix("**"))
+        .filter_map(|rest| rest.split_once("**"))
+        .flat_map(|(terms, _)| terms.split(", "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The paragraphs of a page, in order, without fenced blocks: the unit in
+/// which a term is defined.
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut current = String::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        let fence = line.trim_start().starts_with("```");
+        if fence {
+            in_fence = !in_fence;
+        }
+        if fence || line.trim().is_empty() {
+            if !current.is_empty() {
+                found.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !in_fence {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    if !current.is_empty() {
+        found.push(current);
+    }
+    found
+}
+
+/// Whether `term` occurs in `text` as a word (case aside), alone or with
+/// a plural `s` or `es`.
+fn has_word(text: &str, term: &str) -> bool {
+    let text = text.to_lowercase();
+    let term = term.to_lowercase();
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&term) {
+        let start = from + at;
+        let end = start + term.len();
+        let before = text[..start].chars().next_back();
+        let rest = &text[end..];
+        let rest = rest
+            .strip_prefix("es")
+            .filter(|r| !r.starts_with(word))
+            .or_else(|| rest.strip_prefix('s'))
+            .filter(|r| !r.starts_with(word))
+            .unwrap_or(rest);
+        if before.is_none_or(|c| !word(c)) && !rest.starts_with(word) {
+            return true;
+        }
+        from = start + term.chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+/// The text of `paragraph` that counts as using words: no headings, no
+/// includes, no link targets, and no code spans except those that are a
+/// glossary term themselves (`WouldBlock`).
+fn prose(paragraph: &str, terms: &[String]) -> String {
+    let text: String = paragraph
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            !(l.starts_with('#') || l.starts_with("{{#"))
+        })
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(['`', ']']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        if rest[at..].starts_with("](") {
+            // A link target: skip to its `)`.
+            out.push(']');
+            rest = tail[1..].split_once(')').map_or("", |(_, r)| r);
+        } else if rest[at..].starts_with('`') {
+            let (code, after) = tail.split_once('`').unwrap_or((tail, ""));
+            if terms.iter().any(|t| t.eq_ignore_ascii_case(code)) {
+                out.push_str(code);
+            }
+            out.push(' ');
+            rest = after;
+        } else {
+            out.push(']');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `paragraph` defines `term`: the term in bold or italics on its
+/// own (`**slab**`, `*backlog*`, plural or with "the" before it), or a
+/// link to the glossary whose text names it.
+fn defines(paragraph: &str, term: &str) -> bool {
+    let term = term.to_lowercase();
+    let is_term = |span: &str| {
+        let span = span.trim().trim_matches('`').to_lowercase();
+        let span = span.trim_end_matches(['.', ',', ':', ';']);
+        let span = ["the ", "a ", "an "]
+            .iter()
+            .find_map(|a| span.strip_prefix(a))
+            .unwrap_or(span);
+        let span = span.trim_matches('`');
+        [term.clone(), format!("{term}s"), format!("{term}es")]
+            .iter()
+            .any(|t| t == span)
+    };
+    // Emphasis: `**…**` and `*…*` (a `*` before a space is a list marker).
+    let mut rest = paragraph;
+    while let Some(at) = rest.find('*') {
+        let tail = &rest[at + 1..];
+        let (span, after) = if let Some(bold) = tail.strip_prefix('*') {
+            bold.split_once("**").unwrap_or((bold, ""))
+        } else if tail.starts_with(char::is_whitespace) {
+            ("", tail)
+        } else {
+            tail.split_once('*').unwrap_or((tail, ""))
+        };
+        if is_term(span) {
+            return true;
+        }
+        rest = after;
+    }
+    // Links to the glossary.
+    let mut rest = paragraph;
+    while let Some(at) = rest.find("](") {
+        let text = rest[..at].rsplit('[').next().unwrap_or("");
+        let target = rest[at + 2..].split(')').next().unwrap_or("");
+        if target.starts_with("appendix-glossary.md") && has_word(text, &term) {
+            return true;
+        }
+        rest = &rest[at + 2..];
+    }
+    false
+}
+
+/// The first use of each glossary term in `pages` (one chapter, its
+/// pages in order) that comes before the chapter defines the term, or
+/// that the chapter never defines: as `(page, term, what)`.
+fn undefined_uses(
+    pages: &[(String, String)],
+    terms: &[String],
+) -> Vec<(String, String, String)> {
+    let paragraphs: Vec<(&str, String)> = pages
+        .iter()
+        .flat_map(|(page, text)| {
+            paragraphs(text)
+                .into_iter()
+                .map(move |p| (page.as_str(), p))
+        })
+        .collect();
+    let mut found = Vec::new();
+    for term in terms {
+        let used = paragraphs
+            .iter()
+            .position(|(_, p)| has_word(&prose(p, terms), term));
+        let Some(used) = used else { continue };
+        let defined = paragraphs.iter().position(|(_, p)| defines(p, term));
+        if defined.is_some_and(|d| d <= used) {
+            continue;
+        }
+        let (page, paragraph) = &paragraphs[used];
+        let start: String = paragraph.chars().take(70).collect();
+        let what = match defined {
+            Some(d) => format!(
+                "used before the paragraph that defines it (in {}): {start:?}",
+                paragraphs[d].0
+            ),
+            None => format!("used, never defined or linked: {start:?}"),
+        };
+        found.push((page.to_string(), term.clone(), what));
+    }
+    found
+}
+
+#[test]
+fn every_chapter_defines_a_glossary_term_before_it_uses_it() {
+    let read = |page: &str| {
+        fs::read_to_string(book_src().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"))
+    };
+    let terms = glossary_terms(&read("appendix-glossary.md"));
+    assert!(
+        terms.len() >= 40,
+        "found only {} glossary terms",
+        terms.len()
+    );
+    let mut problems = Vec::new();
+    for (page, nested) in chapters(&read("SUMMARY.md")) {
+        if NOT_CHAPTERS.iter().any(|(p, _)| *p == page) {
+            continue;
+        }
+        let pages: Vec<(String, String)> = std::iter::once(page.clone())
+            .chain(nested)
+            .map(|p| {
+                let text = read(&p);
+                (p, text)
+            })
+            .collect();
+        let found = undefined_uses(&pages, &terms);
+        let exempt = GLOSSARY_EXEMPT.iter().any(|(p, _)| *p == page);
+        match (found.is_empty(), exempt) {
+            (true, true) => problems.push(format!(
+                "{page}: passes now; take it out of GLOSSARY_EXEMPT"
+            )),
+            (false, false) => {
+                for (page, term, what) in found {
+                    problems.push(format!("{page}: {term:?} {what}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a chapter defines a glossary term where it first uses it: in bold \
+         or italics (**term**, *term*), or with a link to the glossary \
+         ([term](appendix-glossary.md)):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_glossary_check_sees_uses_and_definitions() {
+    let glossary = "# G\n\n**slab** — a vec.\n\n**epoll, kqueue** — x.\n\n\
+                    **WouldBlock** — not now.\n";
+    let terms = glossary_terms(glossary);
+    assert_eq!(terms, ["slab", "epoll", "kqueue", "WouldBlock"]);
+    assert!(has_word("two slabs.", "slab"));
+    assert!(has_word("Slab", "slab"));
+    assert!(!has_word("a slabber", "slab"));
+    assert!(!has_word("epoll_wait", "epoll"));
+    assert!(defines("A *slab* is a vec.", "slab"));
+    assert!(defines("**The slab.** A vec.", "slab"));
+    assert!(defines("See the [slab](appendix-glossary.md).", "slab"));
+    assert!(!defines("The slab, in *bold* words.", "slab"));
+    assert!(!defines("* slab\n* other", "slab"));
+    // Code is no use of a word unless the code is the term.
+    assert!(!has_word(&prose("call `epoll_wait(x)`", &terms), "epoll"));
+    assert!(has_word(
+        &prose("returns `WouldBlock`", &terms),
+        "WouldBlock"
+    ));
+    assert!(!has_word(&prose("[x](slab.md)", &terms), "slab"));
+    assert!(!has_word(&prose("## Slab\n", &terms), "slab"));
+    let page = |text: &str| vec![("p.md".to_string(), text.to_string())];
+    let terms = vec!["slab".to_string()];
+    assert!(undefined_uses(&page("A *slab*.\n\nThe slab."), &terms).is_empty());
+    assert!(undefined_uses(&page("Nothing here."), &terms).is_empty());
+    assert_eq!(
+        undefined_uses(&page("The slab.\n\nA *slab*."), &terms).len(),
+        1
+    );
+    assert_eq!(undefined_uses(&page("The slab."), &terms).len(), 1);
+    // Fenced code is not prose.
+    assert!(undefined_uses(&page("```text\nslab\n```\n"), &terms).is_empty());
 }
