@@ -23,7 +23,6 @@ const PROGRAM: &str = "part4-threads";
 /// that long; it is then left for the exit to end.
 const JOIN_GRACE: Duration = Duration::from_millis(500);
 
-// ANCHOR: main
 fn main() {
     let args = part2_gateway::cli::parse_or_exit(
         PROGRAM,
@@ -62,13 +61,11 @@ fn main() {
         log::stderr_line("some workers were still busy; exiting anyway");
     }
 }
-// ANCHOR_END: main
 
 fn no_workers<T>(e: std::io::Error) -> T {
     cli::fail(PROGRAM, &format!("no workers: {e}"))
 }
 
-// ANCHOR: serve
 /// Runs the loop with `dispatch` until SIGINT or SIGTERM, then drains:
 /// it stops accepting, closes idle connections, and returns once the
 /// responses in flight are written and no job is queued or running
@@ -100,4 +97,3 @@ fn serve(dispatch: impl Dispatch, args: &GatewayArgs, settings: &Settings) {
         cli::fail(PROGRAM, &format!("event loop failed: {e}"));
     }
 }
-// ANCHOR_END: serve

@@ -422,7 +422,6 @@ impl Output for Reply {
 
     // ANCHOR_END: reply
 
-    // ANCHOR: reply-rest
     fn keep_alive(&self) -> bool {
         self.summary.as_ref().is_some_and(|s| s.keep_alive)
     }
@@ -455,7 +454,6 @@ impl Drop for Reply {
         drop(parked);
     }
 }
-// ANCHOR_END: reply-rest
 
 // ANCHOR: queue-full
 /// Every worker is busy and the queue is full: answer `503` right away,

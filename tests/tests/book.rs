@@ -500,17 +500,7 @@ fn anchor_markers(text: &str, marker: &str) -> Vec<(String, usize)> {
 /// a path (a whole directory or file) or `path:anchor`, relative to the
 /// workspace. An entry that excuses nothing fails the test, so it goes
 /// as soon as its reason does.
-const NOT_INCLUDED: &[(&str, &str)] = &[
-    (
-        "part4-threads/",
-        "temporary: Part 4's chapter is being rewritten, and its listings \
-         come back with it",
-    ),
-    (
-        "solutions/src/part4_thread_per_connection.rs:spawn",
-        "temporary: a Part 4 exercise's solution, for the rewritten chapter",
-    ),
-];
+const NOT_INCLUDED: &[(&str, &str)] = &[];
 
 #[test]
 fn every_anchor_is_opened_once_closed_and_included() {
@@ -674,8 +664,7 @@ fn every_session_is_fenced_as_text() {
 
 /// Chapters left out of the glossary check, and why. Temporary: the test
 /// fails once one of them passes, so the exemption goes with it.
-const GLOSSARY_EXEMPT: &[(&str, &str)] =
-    &[("part4.md", "temporary: Part 4's chapter is being rewritten")];
+const GLOSSARY_EXEMPT: &[(&str, &str)] = &[];
 
 /// The glossary's terms: the bold words that open its entries, an entry
 /// such as `**epoll, kqueue**` giving two.

@@ -45,7 +45,6 @@ impl<F: FnOnce() + Send + 'static> Task for F {
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 // ANCHOR_END: task
 
-// ANCHOR: pool
 /// A fixed number of worker threads taking jobs from one bounded queue.
 ///
 /// When the queue is full, [`try_execute`] hands the job back instead of
@@ -107,7 +106,6 @@ impl Sleeper {
     }
 }
 // ANCHOR_END: state
-// ANCHOR_END: pool
 
 // ANCHOR: push
 impl<T> Queue<T> {
@@ -195,7 +193,6 @@ impl<T: Task> Pool<T> {
         Ok(pool)
     }
 
-    // ANCHOR: try-execute
     /// Queues `job` for the next free worker, or gives it back when the
     /// queue is full (or closed): the caller decides what "busy" means.
     pub fn try_execute(&self, job: T) -> Result<(), T> {
@@ -206,9 +203,7 @@ impl<T: Task> Pool<T> {
         self.queue.push(state, std::iter::once(job));
         Ok(())
     }
-    // ANCHOR_END: try-execute
 
-    // ANCHOR: execute-all
     /// How many more jobs the queue would take right now. A snapshot:
     /// the workers only ever make it grow, so a single submitting thread
     /// (the loop) may rely on it until it submits.
@@ -243,9 +238,7 @@ impl<T: Task> Pool<T> {
         }
         self.queue.push(state, jobs.drain(..));
     }
-    // ANCHOR_END: execute-all
 
-    // ANCHOR: resume
     /// Queues `job`, the continuation of a job admitted earlier that gave
     /// its worker back (a parked response). No bound: its client already
     /// has part of the answer, and each admitted job has at most one
@@ -265,7 +258,6 @@ impl<T: Task> Pool<T> {
         }
         self.queue.push(state, std::iter::once(job));
     }
-    // ANCHOR_END: resume
 
     // ANCHOR: watch
     /// The watchdog: wakes sleeping workers for jobs that have waited at
@@ -327,7 +319,6 @@ impl<T: Task> Pool<T> {
         }
     }
 
-    // ANCHOR: shutdown
     /// Closes the queue and waits up to `grace` for the workers to finish
     /// what they hold. Returns `false` if some were still busy: they are
     /// left running, for a process about to exit to take with it (a
@@ -355,7 +346,6 @@ impl<T: Task> Pool<T> {
         }
         all_done
     }
-    // ANCHOR_END: shutdown
 
     fn join_all(&mut self) {
         for worker in self.workers.drain(..) {

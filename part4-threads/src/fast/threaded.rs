@@ -413,7 +413,6 @@ impl Dispatch for Threaded {
         news.told = false;
     }
 
-    // ANCHOR: busy
     fn busy(&self) -> bool {
         // The loop asks only while draining. Answering yes promises a
         // wake-up when the answer changes, or the loop would sleep until
@@ -424,7 +423,6 @@ impl Dispatch for Threaded {
         self.shared.drain_waiting.store(true, Ordering::SeqCst);
         self.shared.in_flight() > 0
     }
-    // ANCHOR_END: busy
 }
 
 /// Reports on a [`Threaded`] dispatcher from outside the loop.
