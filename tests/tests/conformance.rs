@@ -248,6 +248,10 @@ check!(
         let head = request(s.addr(), b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(head.status, 200);
         assert_eq!(head.header("Content-Length"), None);
+        assert_eq!(head.header("Accept-Ranges"), None);
+        for field in ["Content-Encoding", "Vary", "ETag", "Content-Type"] {
+            assert_eq!(head.header(field), get.header(field), "{field}");
+        }
     }
 );
 
@@ -479,12 +483,14 @@ fn demo() -> Options {
     Options::app("demo")
 }
 
-// RFC 9110 §8.6: a HEAD's Content-Length must be the GET's. Through the
-// demo's gzip, a GET of a large text file is gzipped, its length unknown:
-// the HEAD names no length either. And gzip drops Accept-Ranges: ranges
-// of the plain file say nothing about the gzipped bytes.
+// RFC 9110 §9.3.2: a HEAD gets the fields of its GET; §8.6: its
+// Content-Length must be the GET's. Through the demo's gzip, a GET of a
+// large text file is gzipped, its length unknown: the HEAD names no
+// length either, and says gzip with the same Vary and weak tag. And gzip
+// drops Accept-Ranges: ranges of the plain file say nothing about the
+// gzipped bytes.
 check!(
-    head_through_gzip_has_no_plain_length,
+    head_through_gzip_has_the_fields_of_its_get,
     [Part2, Part3, Part4],
     options(demo()),
     |s| {
@@ -499,6 +505,10 @@ check!(
         let head = request(s.addr(), head.as_bytes());
         assert_eq!(head.status, 200);
         assert_eq!(head.header("Content-Length"), None);
+        assert_eq!(head.header("Accept-Ranges"), None);
+        for field in ["Content-Encoding", "Vary", "ETag", "Content-Type"] {
+            assert_eq!(head.header(field), get.header(field), "{field}");
+        }
     }
 );
 
