@@ -737,3 +737,38 @@ check!(part_1_says_close, [Part1], |s| {
     let r = request(s.addr(), &get("/", ""));
     assert_eq!(r.header("Connection"), Some("close"));
 });
+
+// RFC 9112 §9.6: a server that will close after a response SHOULD say
+// `Connection: close` in it. A request that becomes whole while Parts 3
+// and 4 shut down is still answered, and is the connection's last. The
+// idle connection tells when the drain has begun: it is closed at once.
+check!(
+    a_request_finished_while_draining_says_close,
+    [Part3, Part4],
+    own_server,
+    |part| {
+        let server = tests::start(part, &Options::app("echo"));
+        let addr = server.addr();
+        let mut idle = ResponseReader::new(connect(addr));
+        idle.stream().write_all(&get("/", "")).expect("send");
+        assert_eq!(idle.next("GET").expect("a response").status, 200);
+        // Parts 3 and 4 say `100 Continue` once the head is in: from then on
+        // the server holds a request in the middle of its body.
+        let mut busy = ResponseReader::new(connect(addr));
+        let head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
+                 Expect: 100-continue\r\n\r\n";
+        busy.stream().write_all(head).expect("send");
+        assert_eq!(busy.next("POST").expect("100 Continue").status, 100);
+        // Dropping the server stops it and waits for the drain to end.
+        let stopping = std::thread::spawn(move || drop(server));
+        assert!(idle.closed(), "the drain has begun");
+        busy.stream().write_all(b"hi").expect("send the body");
+        let r = busy.next("POST").expect("the final response");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(r.header("Connection"), Some("close"));
+        assert!(busy.closed());
+        // The server may linger until the client closes too.
+        drop(busy);
+        stopping.join().expect("stopped");
+    }
+);
