@@ -230,17 +230,10 @@ fn parse_complete<'b>(
     slots: &mut [httparse::Header<'b>],
 ) -> Result<RequestHead, HttpError> {
     let mut req = httparse::Request::new(slots);
-    match req.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) if n == bytes.len() => {}
-        Ok(_) => return Err(HttpError::new(400, "malformed head")),
-        Err(e) => {
-            // HTTP/1.2 and up are read as 1.1 (RFC 9110 §2.5).
-            let Some(copy) = as_http11(e, bytes) else {
-                return Err(httparse_error(e, bytes));
-            };
-            let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
-            return parse_complete(&copy, &mut slots);
-        }
+    if let Some(copy) = tokenize(&mut req, bytes)? {
+        // HTTP/1.2 and up are read as 1.1 (RFC 9110 §2.5).
+        let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
+        return parse_complete(&copy, &mut slots);
     }
     let (method, target, version) = request_line(&req)?;
     let facts = Facts::gather(req.headers, version)?;
@@ -291,6 +284,23 @@ fn request_line<'b>(
 // ANCHOR_END: request-line
 
 // ANCHOR: httparse-error
+/// Runs `httparse` over a complete head. `Ok(None)`: `req` holds its
+/// parts. `Ok(Some(copy))`: a newer 1.x that `httparse` refused, to
+/// parse again as `copy`, which says 1.1. `Err`: the status to answer.
+fn tokenize<'b>(
+    req: &mut httparse::Request<'_, 'b>,
+    bytes: &'b [u8],
+) -> Result<Option<Vec<u8>>, HttpError> {
+    match req.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) if n == bytes.len() => Ok(None),
+        Ok(_) => Err(HttpError::new(400, "malformed head")),
+        Err(e) => match as_http11(e, bytes) {
+            Some(copy) => Ok(Some(copy)),
+            None => Err(httparse_error(e, bytes)),
+        },
+    }
+}
+
 /// The status and detail for what `httparse` refused.
 fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
     use httparse::Error as E;

@@ -11,8 +11,7 @@
 
 use super::fields::{Facts, trim_ows};
 use super::{
-    Limits, RequestHead, as_http11, find_lf, httparse_error, request_line,
-    skip_empty_lines,
+    Limits, RequestHead, find_lf, request_line, skip_empty_lines, tokenize,
 };
 use crate::error::HttpError;
 
@@ -176,16 +175,9 @@ fn fill_with<'b>(
     head: &mut RequestHead,
 ) -> Result<(), HttpError> {
     let mut req = httparse::Request::new(slots);
-    match req.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) if n == bytes.len() => {}
-        Ok(_) => return Err(HttpError::new(400, "malformed head")),
-        Err(e) => {
-            let Some(copy) = as_http11(e, bytes) else {
-                return Err(httparse_error(e, bytes));
-            };
-            let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
-            return fill_with(&copy, &mut slots, head);
-        }
+    if let Some(copy) = tokenize(&mut req, bytes)? {
+        let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
+        return fill_with(&copy, &mut slots, head);
     }
     let (method, target, version) = request_line(&req)?;
     let facts = Facts::gather(req.headers, version)?;
