@@ -91,7 +91,7 @@ check!(
 
 /// Seconds since the epoch of an HTTP-date, for comparing two.
 fn seconds(date: &str) -> i64 {
-    let parsed = part2_gateway::apps::static_files::parse_http_date(date);
+    let parsed = part2_gateway::rfc::parse_http_date(date);
     parsed.expect("an HTTP-date").timestamp()
 }
 
