@@ -5,9 +5,9 @@
 //! that arrives a byte at a time is scanned again and again. A
 //! [`RequestParser`] remembers how far it has looked, so each byte is
 //! looked at once. It can also parse into a head that held an earlier
-//! request, keeping the room its strings had (part 4 does). Tests in
-//! `request/tests.rs` and `tests/proptest_parse.rs` check that both give
-//! the same answers for every split of the input.
+//! request, keeping the room its strings had (part 4's fast dispatcher
+//! does). Tests in `request/tests.rs` and `tests/proptest_parse.rs`
+//! check that both give the same answers for every split of the input.
 
 use super::fields::{Facts, trim_ows};
 use super::{
