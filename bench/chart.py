@@ -55,12 +55,15 @@ def fmt_f(n: float | None, digits: int = 1) -> str:
 
 def table(meta: dict[str, str], rows: list[dict[str, str]]) -> str:
     idle = int(meta.get("idle", "10000"))
+    # Parts 1 and 2 serve one connection at a time (bench/run.sh).
+    one_conn = any(r["name"].startswith(("part1", "part2")) for r in rows)
     out = [
         f"Measured {meta.get('date', '?')} on {meta.get('machine', '?')}; "
         f"load average {meta.get('loadavg before', '?')} before the run and "
         f"{meta.get('loadavg after', '?')} after it. "
-        f"Every column is one run of `{meta.get('wrk', 'wrk')}`, one server at a time; "
-        "parts 1 and 2 got `-c1` (see the text). CPU µs/req is the server's "
+        f"Every column is one run of `{meta.get('wrk', 'wrk')}`, one server at a time"
+        + ("; parts 1 and 2 got `-c1` (see the text)" if one_conn else "")
+        + ". CPU µs/req is the server's "
         "user + system time divided by the requests wrk counted.",
         "",
         "| server | conns | keep-alive r/s | p99 | CPU µs/req "

@@ -696,11 +696,16 @@ impl Connection {
     /// The request is complete: hand it to the dispatcher.
     fn run(
         &mut self,
-        head: Arc<RequestHead>,
+        mut head: Arc<RequestHead>,
         body: RequestBody,
         ctx: &mut Ctx<'_>,
     ) {
         self.set_deadline(None, ctx);
+        if self.close_after || ctx.draining {
+            // This response is the connection's last, and must say so
+            // (RFC 9112 §9.6): every dispatcher frames it by the head.
+            Arc::make_mut(&mut head).keep_alive = false;
+        }
         // Shared, not cloned: the dispatcher (maybe on another thread)
         // reads the request, and the log line needs it afterwards.
         let request = Request {

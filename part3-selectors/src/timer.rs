@@ -17,8 +17,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-/// Which connection an entry is for (kept importable from here).
-pub use crate::connection::ConnId;
+use crate::connection::ConnId;
 
 // ANCHOR: timers
 /// The min-heap of pending deadlines.

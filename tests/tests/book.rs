@@ -14,7 +14,9 @@
 //! names the exceptions); every terminal session is fenced as
 //! ```` ```text ````; and a chapter (with the pages nested under it) never
 //! uses a term of the glossary before the paragraph where it defines the
-//! term, in bold or italics, or links it to the glossary.
+//! term, in bold or italics, or links it to the glossary. A link to a
+//! heading (`part3.md#c10k`) must find it: mdBook leaves a broken one
+//! at the top of the page without a word.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -935,4 +937,141 @@ fn the_glossary_check_sees_uses_and_definitions() {
     assert_eq!(undefined_uses(&page("The slab."), &terms).len(), 1);
     // Fenced code is not prose.
     assert!(undefined_uses(&page("```text\nslab\n```\n"), &terms).is_empty());
+}
+
+/// The ids mdBook gives the headings of a page, as it makes them: the
+/// heading's text without its markup, lowercased, each space a `-`,
+/// other punctuation dropped; an id already taken gets `-1`, `-2` …
+fn heading_ids(text: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        let heading = heading.trim_start_matches('#');
+        if in_fence || !heading.starts_with(' ') {
+            continue;
+        }
+        // `[text](url)` shows as `text`.
+        let mut shown = String::new();
+        let mut rest = heading.trim();
+        while let Some(open) = rest.find('[') {
+            let Some(mid) = rest[open..].find("](") else {
+                break;
+            };
+            let Some(close) = rest[open + mid..].find(')') else {
+                break;
+            };
+            shown.push_str(&rest[..open]);
+            shown.push_str(&rest[open + 1..open + mid]);
+            rest = &rest[open + mid + close + 1..];
+        }
+        shown.push_str(rest);
+        let base: String = shown
+            .chars()
+            .filter_map(|c| match c {
+                c if c.is_alphanumeric() || c == '_' || c == '-' => {
+                    Some(c.to_ascii_lowercase())
+                }
+                c if c.is_whitespace() => Some('-'),
+                _ => None,
+            })
+            .collect();
+        let mut id = base.clone();
+        let mut n = 0;
+        while ids.contains(&id) {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// The links of a page to a heading, `[text](page.md#id)` or
+/// `[text](#id)`: the page (empty for this one) and the id.
+fn heading_links(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let end = rest.find([')', ' ', '\n']).unwrap_or(rest.len());
+        let target = &rest[..end];
+        if let Some((page, id)) = target.split_once('#')
+            && (page.is_empty() || page.ends_with(".md"))
+            && !page.contains("://")
+        {
+            found.push((page.to_string(), id.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_link_to_a_heading_finds_it() {
+    let mut problems = Vec::new();
+    let mut links = 0;
+    for entry in fs::read_dir(book_src()).expect("book/src") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("chapter");
+        for (page, id) in heading_links(&text) {
+            links += 1;
+            let target = match page.as_str() {
+                "" => path.clone(),
+                page => book_src().join(page),
+            };
+            let Ok(target_text) = fs::read_to_string(&target) else {
+                problems.push(format!("{}: no page {page}", path.display()));
+                continue;
+            };
+            if !heading_ids(&target_text).contains(&id) {
+                problems.push(format!(
+                    "{}: no heading #{id} in {}",
+                    path.display(),
+                    target.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(links >= 50, "found only {links} links to headings");
+}
+
+#[test]
+fn heading_ids_are_made_as_mdbook_makes_them() {
+    let page = "# Part 4\n\
+                ## Where the plain dispatcher's time goes\n\
+                ```text\n# not a heading\n```\n\
+                ### 4. Slow readers against the `workers`\n\
+                ## The bounded queue, and 503\n\
+                ## The bounded queue, and 503\n\
+                ## A [linked](x.md) word\n\
+                #hashtag\n";
+    assert_eq!(
+        heading_ids(page),
+        [
+            "part-4",
+            "where-the-plain-dispatchers-time-goes",
+            "4-slow-readers-against-the-workers",
+            "the-bounded-queue-and-503",
+            "the-bounded-queue-and-503-1",
+            "a-linked-word",
+        ]
+    );
+    let text = "see [x](part3.md#c10k), [y](#here) and [z](https://a.b/#c)";
+    assert_eq!(
+        heading_links(text),
+        [
+            ("part3.md".to_string(), "c10k".to_string()),
+            (String::new(), "here".to_string()),
+        ]
+    );
 }

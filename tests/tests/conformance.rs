@@ -91,7 +91,7 @@ check!(
 
 /// Seconds since the epoch of an HTTP-date, for comparing two.
 fn seconds(date: &str) -> i64 {
-    let parsed = part2_gateway::apps::static_files::parse_http_date(date);
+    let parsed = part2_gateway::rfc::parse_http_date(date);
     parsed.expect("an HTTP-date").timestamp()
 }
 
@@ -248,6 +248,10 @@ check!(
         let head = request(s.addr(), b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(head.status, 200);
         assert_eq!(head.header("Content-Length"), None);
+        assert_eq!(head.header("Accept-Ranges"), None);
+        for field in ["Content-Encoding", "Vary", "ETag", "Content-Type"] {
+            assert_eq!(head.header(field), get.header(field), "{field}");
+        }
     }
 );
 
@@ -479,12 +483,14 @@ fn demo() -> Options {
     Options::app("demo")
 }
 
-// RFC 9110 §8.6: a HEAD's Content-Length must be the GET's. Through the
-// demo's gzip, a GET of a large text file is gzipped, its length unknown:
-// the HEAD names no length either. And gzip drops Accept-Ranges: ranges
-// of the plain file say nothing about the gzipped bytes.
+// RFC 9110 §9.3.2: a HEAD gets the fields of its GET; §8.6: its
+// Content-Length must be the GET's. Through the demo's gzip, a GET of a
+// large text file is gzipped, its length unknown: the HEAD names no
+// length either, and says gzip with the same Vary and weak tag. And gzip
+// drops Accept-Ranges: ranges of the plain file say nothing about the
+// gzipped bytes.
 check!(
-    head_through_gzip_has_no_plain_length,
+    head_through_gzip_has_the_fields_of_its_get,
     [Part2, Part3, Part4],
     options(demo()),
     |s| {
@@ -499,6 +505,10 @@ check!(
         let head = request(s.addr(), head.as_bytes());
         assert_eq!(head.status, 200);
         assert_eq!(head.header("Content-Length"), None);
+        assert_eq!(head.header("Accept-Ranges"), None);
+        for field in ["Content-Encoding", "Vary", "ETag", "Content-Type"] {
+            assert_eq!(head.header(field), get.header(field), "{field}");
+        }
     }
 );
 
@@ -727,3 +737,38 @@ check!(part_1_says_close, [Part1], |s| {
     let r = request(s.addr(), &get("/", ""));
     assert_eq!(r.header("Connection"), Some("close"));
 });
+
+// RFC 9112 §9.6: a server that will close after a response SHOULD say
+// `Connection: close` in it. A request that becomes whole while Parts 3
+// and 4 shut down is still answered, and is the connection's last. The
+// idle connection tells when the drain has begun: it is closed at once.
+check!(
+    a_request_finished_while_draining_says_close,
+    [Part3, Part4],
+    own_server,
+    |part| {
+        let server = tests::start(part, &Options::app("echo"));
+        let addr = server.addr();
+        let mut idle = ResponseReader::new(connect(addr));
+        idle.stream().write_all(&get("/", "")).expect("send");
+        assert_eq!(idle.next("GET").expect("a response").status, 200);
+        // Parts 3 and 4 say `100 Continue` once the head is in: from then on
+        // the server holds a request in the middle of its body.
+        let mut busy = ResponseReader::new(connect(addr));
+        let head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\
+                 Expect: 100-continue\r\n\r\n";
+        busy.stream().write_all(head).expect("send");
+        assert_eq!(busy.next("POST").expect("100 Continue").status, 100);
+        // Dropping the server stops it and waits for the drain to end.
+        let stopping = std::thread::spawn(move || drop(server));
+        assert!(idle.closed(), "the drain has begun");
+        busy.stream().write_all(b"hi").expect("send the body");
+        let r = busy.next("POST").expect("the final response");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(r.header("Connection"), Some("close"));
+        assert!(busy.closed());
+        // The server may linger until the client closes too.
+        drop(busy);
+        stopping.join().expect("stopped");
+    }
+);

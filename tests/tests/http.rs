@@ -71,6 +71,23 @@ check!(http_1_0_closes_unless_asked, [Part2, Part3, Part4], |s| {
 });
 
 check!(
+    newer_minor_version_is_read_as_1_1,
+    [Part2, Part3, Part4],
+    |s| {
+        // RFC 9110 §2.5: HTTP/1.2 is answered as the highest 1.x we know,
+        // and keeps the connection alive as 1.1 would.
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        for _ in 0..2 {
+            let req = b"GET / HTTP/1.2\r\nHost: x\r\n\r\n";
+            reader.stream().write_all(req).unwrap();
+            let r = reader.next("GET").unwrap();
+            assert_eq!((r.version.as_str(), r.status), ("HTTP/1.1", 200));
+            assert_eq!(r.header("Connection"), None);
+        }
+    }
+);
+
+check!(
     pipelined_requests_answered_in_order,
     [Part2, Part3, Part4],
     options(echo()),
@@ -252,7 +269,7 @@ const REFUSED: &[(&str, &[u8], u16)] = &[
         501,
     ),
     ("version 2.0", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
-    ("version 1.2", b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505),
+    ("version 0.9", b"GET / HTTP/0.9\r\nHost: x\r\n\r\n", 505),
     ("no Host on 1.1", b"GET / HTTP/1.1\r\n\r\n", 400),
     (
         "space before colon",

@@ -21,11 +21,12 @@ pub const DEFAULT_MIN_SIZE: usize = 256;
 /// Middleware that gzips the responses of `inner` for clients that
 /// accept it (`Accept-Encoding`, RFC 9110 §12.5.3).
 ///
-/// Left alone: responses without a body (1xx, 204, 304, HEAD), partial
-/// content (206), responses that already have a `Content-Encoding` or
-/// say `Cache-Control: no-transform`, types that are already compressed
-/// (images, audio, video, archives) or unknown, and bodies known to be
-/// shorter than the minimum size.
+/// A HEAD gets the headers its GET would get. Left alone: responses
+/// without a body (1xx, 204, 304), partial content (206), responses that
+/// already have a `Content-Encoding` or say `Cache-Control:
+/// no-transform`, types that are already compressed (images, audio,
+/// video, archives) or unknown, and bodies known to be shorter than the
+/// minimum size.
 #[derive(Debug, Clone)]
 pub struct Gzip<A: App> {
     inner: A,
@@ -230,9 +231,9 @@ impl<A: App> App for Gzip<A> {
             return body;
         }
         if head {
-            // The GET would be gzipped, its length unknown until the end:
-            // the identity length would be a lie (RFC 9110 §8.6).
-            headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"));
+            // HEAD gets the fields its GET would (RFC 9110 §9.3.2): gzip,
+            // a weak tag, and no length, unknown until the GET's end.
+            recode_headers(&mut headers);
             start_response.start(&status, headers);
             return body;
         }

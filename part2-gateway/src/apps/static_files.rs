@@ -15,11 +15,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-
 use crate::environ::{Environ, split_target};
-use crate::error::reason;
 use crate::gateway::{App, Body, Headers, StartResponse};
+use crate::rfc::{http_date, text_error};
 
 mod precondition;
 mod range;
@@ -168,7 +166,7 @@ impl App for StaticFiles {
         let method = environ.method().to_string();
         if method != "GET" && method != "HEAD" {
             let allow = ("Allow".to_string(), "GET, HEAD".to_string());
-            return error(start_response, 405, vec![allow]);
+            return text_error(start_response, 405, vec![allow]);
         }
         match self.resolve(environ) {
             Ok(Resolved::File(path, meta)) => {
@@ -177,7 +175,9 @@ impl App for StaticFiles {
             Ok(Resolved::AddSlash) => {
                 redirect_with_slash(environ, start_response)
             }
-            Err(refusal) => error(start_response, refusal.status(), vec![]),
+            Err(refusal) => {
+                text_error(start_response, refusal.status(), vec![])
+            }
         }
     }
 }
@@ -194,9 +194,11 @@ fn serve(
 ) -> Body {
     // Open before answering, even for HEAD and 304, so that a file the
     // server may not read is a 403 whatever the method.
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(e) => return error(start_response, refusal(e).status(), vec![]),
+        Err(e) => {
+            return text_error(start_response, refusal(e).status(), vec![]);
+        }
     };
     let file_info = Validators::of(meta, SystemTime::now());
     let mut headers: Headers = Vec::new();
@@ -211,8 +213,10 @@ fn serve(
             start_response.start("304 Not Modified", headers);
             return Body::Empty;
         }
-        Decision::Failed => return error(start_response, 412, vec![]),
+        Decision::Failed => return text_error(start_response, 412, vec![]),
     }
+    // ANCHOR_END: static-serve
+    // ANCHOR: static-send
     if let Some(modified) = file_info.modified {
         headers.push(("Last-Modified".into(), http_date(modified)));
     }
@@ -228,9 +232,12 @@ fn serve(
         }
         Ranged::Unsatisfiable => {
             let all = range::content_range(None, len);
-            return error(start_response, 416, vec![all]);
+            return text_error(start_response, 416, vec![all]);
         }
     };
+    if first > 0 && file.seek(SeekFrom::Start(first)).is_err() {
+        return text_error(start_response, 500, vec![]);
+    }
     headers.push(("Content-Length".into(), count.to_string()));
     start_response.start(status, headers);
     if environ.is_head() {
@@ -238,13 +245,9 @@ fn serve(
     }
     // `take` caps the stream at the length we announced: a file that
     // grows meanwhile must not overrun its Content-Length.
-    Body::stream(FileChunks {
-        file: file.take(count),
-        skip: first,
-        buf_size: CHUNK_SIZE,
-    })
+    Body::from_reader(file.take(count), CHUNK_SIZE)
 }
-// ANCHOR_END: static-serve
+// ANCHOR_END: static-send
 
 /// The `Range` a GET asks for, if `If-Range` lets it apply (RFC 9110
 /// §13.1.5, §14.2). Ranges are defined for GET only: a HEAD gets the
@@ -266,39 +269,6 @@ fn requested_range(
     range::ranged(value, len)
 }
 
-/// A file as a stream of chunks, read one at a time as the server asks.
-struct FileChunks {
-    file: io::Take<File>,
-    /// Where a range starts: the first read seeks there.
-    skip: u64,
-    buf_size: usize,
-}
-
-impl Iterator for FileChunks {
-    type Item = io::Result<Vec<u8>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.skip > 0 {
-            let start = SeekFrom::Start(std::mem::take(&mut self.skip));
-            if let Err(e) = self.file.get_mut().seek(start) {
-                return Some(Err(e));
-            }
-        }
-        let mut buf = vec![0; self.buf_size];
-        loop {
-            return match self.file.read(&mut buf) {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some(Ok(buf))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Some(Err(e)),
-            };
-        }
-    }
-}
-
 /// `Content-Type` from the file name; text gets its charset, so a
 /// browser need not guess it (and guess wrong).
 fn content_type(path: &Path) -> String {
@@ -312,27 +282,6 @@ fn content_type(path: &Path) -> String {
     } else {
         essence.to_string()
     }
-}
-
-/// Formats a time as an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub fn http_date(time: DateTime<Utc>) -> String {
-    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
-/// Parses an HTTP-date: the IMF-fixdate senders must use, and the two
-/// obsolete forms (RFC 850, asctime) recipients must still accept.
-pub fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
-    const FORMATS: [&str; 3] = [
-        "%a, %d %b %Y %H:%M:%S GMT",
-        "%A, %d-%b-%y %H:%M:%S GMT",
-        "%a %b %e %H:%M:%S %Y",
-    ];
-    let text = text.trim();
-    FORMATS.iter().find_map(|format| {
-        NaiveDateTime::parse_from_str(text, format)
-            .ok()
-            .map(|t| t.and_utc())
-    })
 }
 
 /// `301` to the same path with a slash, so relative links inside the
@@ -354,7 +303,7 @@ fn redirect_with_slash(
         location.push_str(environ.query_string());
     }
     let headers = vec![("Location".to_string(), location)];
-    error(start_response, 301, headers)
+    text_error(start_response, 301, headers)
 }
 
 /// Percent-encodes what may not appear as is in a URL path.
@@ -370,23 +319,6 @@ fn percent_encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-/// A short text/plain response for an error status (or a redirect).
-fn error(
-    start_response: &mut StartResponse,
-    status: u16,
-    extra: Headers,
-) -> Body {
-    let status_line = format!("{status} {}", reason(status));
-    let text = format!("{status_line}\n");
-    let mut headers = vec![(
-        "Content-Type".to_string(),
-        "text/plain; charset=utf-8".to_string(),
-    )];
-    headers.extend(extra);
-    start_response.start(&status_line, headers);
-    Body::from(text)
 }
 
 #[cfg(test)]

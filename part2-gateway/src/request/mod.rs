@@ -230,10 +230,10 @@ fn parse_complete<'b>(
     slots: &mut [httparse::Header<'b>],
 ) -> Result<RequestHead, HttpError> {
     let mut req = httparse::Request::new(slots);
-    match req.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) if n == bytes.len() => {}
-        Ok(_) => return Err(HttpError::new(400, "malformed head")),
-        Err(e) => return Err(httparse_error(e, bytes)),
+    if let Some(copy) = tokenize(&mut req, bytes)? {
+        // HTTP/1.2 and up are read as 1.1 (RFC 9110 §2.5).
+        let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
+        return parse_complete(&copy, &mut slots);
     }
     let (method, target, version) = request_line(&req)?;
     let facts = Facts::gather(req.headers, version)?;
@@ -284,6 +284,23 @@ fn request_line<'b>(
 // ANCHOR_END: request-line
 
 // ANCHOR: httparse-error
+/// Runs `httparse` over a complete head. `Ok(None)`: `req` holds its
+/// parts. `Ok(Some(copy))`: a newer 1.x that `httparse` refused, to
+/// parse again as `copy`, which says 1.1. `Err`: the status to answer.
+fn tokenize<'b>(
+    req: &mut httparse::Request<'_, 'b>,
+    bytes: &'b [u8],
+) -> Result<Option<Vec<u8>>, HttpError> {
+    match req.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) if n == bytes.len() => Ok(None),
+        Ok(_) => Err(HttpError::new(400, "malformed head")),
+        Err(e) => match as_http11(e, bytes) {
+            Some(copy) => Ok(Some(copy)),
+            None => Err(httparse_error(e, bytes)),
+        },
+    }
+}
+
 /// The status and detail for what `httparse` refused.
 fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
     use httparse::Error as E;
@@ -306,6 +323,24 @@ fn httparse_error(e: httparse::Error, head: &[u8]) -> HttpError {
     }
 }
 // ANCHOR_END: httparse-error
+
+/// For a request line in `HTTP/1.x` with x above 1, which `httparse`
+/// refuses, a copy of `head` that says `HTTP/1.1`: a server SHOULD
+/// answer a newer minor version as the highest it knows (RFC 9110 §2.5,
+/// §6.2). `None` for any other error.
+fn as_http11(e: httparse::Error, head: &[u8]) -> Option<Vec<u8>> {
+    let line = &head[..find_lf(head, 0)?];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let newer = e == httparse::Error::Version
+        && matches!(line, [.., b'/', b'1', b'.', b'2'..=b'9'])
+        && looks_like_request_line(head);
+    if !newer {
+        return None;
+    }
+    let mut copy = head.to_vec();
+    copy[line.len() - 1] = b'1';
+    Some(copy)
+}
 
 /// Whether the first line is `method SP target SP HTTP/d.d`, whatever
 /// the digits.

@@ -5,14 +5,13 @@
 //! that arrives a byte at a time is scanned again and again. A
 //! [`RequestParser`] remembers how far it has looked, so each byte is
 //! looked at once. It can also parse into a head that held an earlier
-//! request, keeping the room its strings had (part 4 does). Tests in
-//! `request/tests.rs` and `tests/proptest_parse.rs` check that both give
-//! the same answers for every split of the input.
+//! request, keeping the room its strings had (part 4's fast dispatcher
+//! does). Tests in `request/tests.rs` and `tests/proptest_parse.rs`
+//! check that both give the same answers for every split of the input.
 
 use super::fields::{Facts, trim_ows};
 use super::{
-    Limits, RequestHead, find_lf, httparse_error, request_line,
-    skip_empty_lines,
+    Limits, RequestHead, find_lf, request_line, skip_empty_lines, tokenize,
 };
 use crate::error::HttpError;
 
@@ -176,10 +175,9 @@ fn fill_with<'b>(
     head: &mut RequestHead,
 ) -> Result<(), HttpError> {
     let mut req = httparse::Request::new(slots);
-    match req.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) if n == bytes.len() => {}
-        Ok(_) => return Err(HttpError::new(400, "malformed head")),
-        Err(e) => return Err(httparse_error(e, bytes)),
+    if let Some(copy) = tokenize(&mut req, bytes)? {
+        let mut slots = vec![httparse::EMPTY_HEADER; slots.len()];
+        return fill_with(&copy, &mut slots, head);
     }
     let (method, target, version) = request_line(&req)?;
     let facts = Facts::gather(req.headers, version)?;

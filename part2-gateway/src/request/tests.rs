@@ -145,10 +145,26 @@ fn methods() {
 
 #[test]
 fn versions() {
-    for v in ["HTTP/2.0", "HTTP/1.2", "HTTP/3.0", "HTTP/0.9"] {
+    for v in ["HTTP/2.0", "HTTP/3.0", "HTTP/0.9", "HTTP/2.2"] {
         let req = format!("GET / {v}\r\nHost: x\r\n\r\n");
         assert_eq!(status(req.as_bytes()), 505, "{v}");
     }
+    // A newer minor version is read as the highest we know (RFC 9110
+    // §2.5), byte by byte too, with the rest of the head intact.
+    for v in ["HTTP/1.2", "HTTP/1.9"] {
+        let req = format!("GET /a {v}\r\nHost: x\r\nA: b\r\n\r\n");
+        let (head, n) = bytewise(req.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, req.len());
+        assert_eq!(head.version, Version::Http11, "{v}");
+        assert_eq!(head.target, "/a");
+        assert_eq!(head.header("a"), Some("b"));
+        assert!(head.keep_alive);
+    }
+    assert_eq!(ok(b"GET / HTTP/1.3\nHost: x\n\n").version, Version::Http11);
+    // Still checked like any 1.1 request: no Host is a 400.
+    assert_eq!(status(b"GET / HTTP/1.2\r\n\r\n"), 400);
     for v in ["HTTP/1.10", "HTTP/11", "http/1.1", "HTTP/1.x"] {
         let req = format!("GET / {v}\r\nHost: x\r\n\r\n");
         assert_eq!(status(req.as_bytes()), 400, "{v}");

@@ -15,8 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 
-use super::parse_http_date;
 use crate::environ::Environ;
+use crate::rfc::parse_http_date;
 
 /// What the static app can say about a file's version.
 #[derive(Debug, Clone, PartialEq, Eq)]

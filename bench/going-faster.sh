@@ -2,8 +2,8 @@
 # Makes the figure files of "Going faster" (book/src/going-faster/) and
 # of Part 4 (book/src/part4/). Each file says how busy the machine was.
 #
-#   bash book/src/going-faster/figures.sh              # all of them
-#   bash book/src/going-faster/figures.sh counts wakeups   # some
+#   bash bench/going-faster.sh                  # all of them
+#   bash bench/going-faster.sh counts wakeups   # some
 #
 # Figures: results (bench/run.sh), ab, counts, ablations, mallocs,
 # wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle (part4/).
@@ -13,7 +13,7 @@
 # quiet machine: every figure is one run, and CPU time per request moves
 # with whatever else the machine does.
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/.."
 
 OUT=book/src/going-faster
 P4=book/src/part4
@@ -60,8 +60,6 @@ PLAIN="--port PORT --app hello --workers 2"
 if want results; then
     ONLY="part3 part4 hyper" OUT=$OUT bash bench/run.sh
     rm -f "$OUT/chart.svg"
-    # chart.py's note about parts 1 and 2, which this table leaves out.
-    sed -i 's/; parts 1 and 2 got `-c1` (see the text)//' "$OUT/results.md"
 fi
 
 # --- ab: CPU per request in turns ---------------------------------------
