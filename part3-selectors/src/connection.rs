@@ -714,17 +714,7 @@ impl Connection {
             info: self.info,
         };
         let output = ctx.dispatch.dispatch(self.id, request);
-        let head = Some(head);
-        let (produced, started) = (false, false);
-        self.enter(
-            Phase::Respond {
-                output,
-                head,
-                produced,
-                started,
-            },
-            ctx,
-        );
+        self.respond(output, Some(head), ctx);
     }
 
     /// Answers with an error and closes after it.
@@ -743,16 +733,24 @@ impl Connection {
         self.inbuf = Vec::new();
         self.parser = RequestParser::new();
         self.set_deadline(None, ctx);
-        let (produced, started) = (false, false);
-        self.enter(
-            Phase::Respond {
-                output,
-                head,
-                produced,
-                started,
-            },
-            ctx,
-        );
+        self.respond(output, head, ctx);
+    }
+
+    /// Starts writing `output`; the request's `head`, if it was parsed,
+    /// stays for the access-log line.
+    fn respond(
+        &mut self,
+        output: Box<dyn Output>,
+        head: Option<Arc<RequestHead>>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let phase = Phase::Respond {
+            output,
+            head,
+            produced: false,
+            started: false,
+        };
+        self.enter(phase, ctx);
     }
 
     // ANCHOR: read
