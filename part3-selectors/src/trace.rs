@@ -16,22 +16,14 @@
 //! ```
 //!
 //! `#3` is the connection's serial number: one word after it names the
-//! event, the rest are details.
+//! event, the rest are details. The flag is part 1's
+//! ([`part1_hello::cli::TRACE_FLAG`]), the same in every part.
 
 use std::fmt::{self, Write as _};
 use std::io::{self, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use part1_hello::cli::Flag;
-
 use crate::connection::ConnId;
-
-/// `--trace`, for the binaries that run this loop.
-pub const FLAG: Flag = Flag {
-    name: "trace",
-    value: None,
-    help: "print a line for every readiness event and change of phase",
-};
 
 /// Writes one trace line if tracing is on. Nothing is formatted when it
 /// is off: the cost is one branch.

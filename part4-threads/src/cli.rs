@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use part1_hello::cli::{CliError, Flag, Parsed};
 
-/// `--workers`, `--queue`, `--shutdown-timeout`, `--dispatch`, and part
-/// 3's `--trace`.
+/// `--workers`, `--queue`, `--shutdown-timeout` and `--dispatch`.
 pub const FLAGS: &[Flag] = &[
-    part3_selectors::trace::FLAG,
     Flag {
         name: "workers",
         value: Some("N"),
