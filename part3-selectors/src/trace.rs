@@ -40,7 +40,7 @@ pub(crate) use trace;
 #[derive(Debug, Default)]
 pub struct Log {
     text: String,
-    /// `Some` with `--trace`: lines that other threads wrote.
+    /// `Some` with `--trace`: lines that a dispatcher wrote.
     tracer: Option<Tracer>,
 }
 
@@ -65,45 +65,87 @@ impl Log {
         let _ = writeln!(text, "trace #{} {event}", id.serial);
     }
 
-    /// The buffer, to append lines to. Trace lines other threads wrote
-    /// since the last call are moved in first, so the order holds.
+    /// The buffer, to append lines to. The lines a dispatcher wrote on
+    /// the loop thread since the last call are moved in first, so the
+    /// order holds.
     pub fn text(&mut self) -> &mut String {
         if let Some(tracer) = &self.tracer {
-            let mut theirs = tracer.lock();
-            self.text.push_str(&theirs);
-            theirs.clear();
+            self.text.push_str(&std::mem::take(&mut tracer.lock().seen));
         }
         &mut self.text
     }
 
-    /// Where other threads write their trace lines; `None` without
+    /// Where a dispatcher writes trace lines of its own; `None` without
     /// `--trace`.
     pub fn tracer(&self) -> Option<Tracer> {
         self.tracer.clone()
     }
 
     /// Writes the turn's lines in one `write` and empties the buffer.
+    /// Lines from other threads that the loop has not taken in yet come
+    /// last.
     pub fn flush(&mut self) {
-        let text = self.text();
-        if !text.is_empty() {
-            let _ = io::stdout().lock().write_all(text.as_bytes());
-            text.clear();
+        self.text();
+        if let Some(tracer) = &self.tracer {
+            self.text
+                .push_str(&std::mem::take(&mut tracer.lock().unseen));
+        }
+        if !self.text.is_empty() {
+            let _ = io::stdout().lock().write_all(self.text.as_bytes());
+            self.text.clear();
         }
     }
 }
 
-/// Trace lines from another thread (a dispatcher's workers), printed
-/// with the loop's own at its next trace line or the end of its turn.
+/// Where a dispatcher writes its trace lines, on the loop thread or on
+/// its workers, to be printed among the loop's own.
+///
+/// A worker's line does not go in the moment it is written, among the
+/// lines the loop is writing at that time: the order would change from
+/// run to run. It waits until the loop sees what the worker did, a
+/// wake-up or a response's bytes ([`take_in`](Tracer::take_in)), and
+/// comes before the lines that follow from it; or until the loop's turn
+/// ends. So a job is queued before it is taken, and finished before the
+/// loop is woken for it or writes its bytes.
 #[derive(Debug, Clone, Default)]
-pub struct Tracer(Arc<Mutex<String>>);
+pub struct Tracer(Arc<Mutex<Lines>>);
+
+#[derive(Debug, Default)]
+struct Lines {
+    /// Lines the loop has seen the cause of: they go in at once.
+    seen: String,
+    /// Lines from other threads, waiting for the loop to see their work.
+    unseen: String,
+}
+
+impl Lines {
+    fn take_in(&mut self) {
+        self.seen.push_str(&self.unseen);
+        self.unseen.clear();
+    }
+}
 
 impl Tracer {
-    /// Appends the trace line `trace #N event` for connection `id`.
+    /// Appends the trace line `trace #N event` for connection `id`, from
+    /// a thread other than the loop's (a worker).
     pub fn line(&self, id: ConnId, event: fmt::Arguments<'_>) {
-        let _ = writeln!(self.lock(), "trace #{} {event}", id.serial);
+        let _ = writeln!(self.lock().unseen, "trace #{} {event}", id.serial);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+    /// Appends the trace line `trace #N event` from the loop thread, in a
+    /// hook the loop calls: it comes right after the loop's lines so far.
+    pub fn loop_line(&self, id: ConnId, event: fmt::Arguments<'_>) {
+        let _ = writeln!(self.lock().seen, "trace #{} {event}", id.serial);
+    }
+
+    /// On the loop thread, when it sees work done elsewhere (a wake-up, a
+    /// response's bytes): the lines other threads wrote so far come
+    /// before the loop's next line.
+    pub fn take_in(&self) {
+        self.lock().take_in();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lines> {
         // A thread that panicked mid-line leaves a line, not a hazard.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
