@@ -66,11 +66,13 @@ impl Log {
     }
 
     /// The buffer, to append lines to. The lines a dispatcher wrote on
-    /// the loop thread since the last call are moved in first, so the
-    /// order holds.
+    /// the loop thread (or took in, see [`Tracer`]) since the last call
+    /// are moved in first, so the order holds.
     pub fn text(&mut self) -> &mut String {
         if let Some(tracer) = &self.tracer {
-            self.text.push_str(&std::mem::take(&mut tracer.lock().seen));
+            let mut lines = tracer.lock();
+            self.text.push_str(&lines.seen);
+            lines.seen.clear();
         }
         &mut self.text
     }
@@ -87,8 +89,10 @@ impl Log {
     pub fn flush(&mut self) {
         self.text();
         if let Some(tracer) = &self.tracer {
-            self.text
-                .push_str(&std::mem::take(&mut tracer.lock().unseen));
+            let mut lines = tracer.lock();
+            lines.take_in(None);
+            self.text.push_str(&lines.seen);
+            lines.seen.clear();
         }
         if !self.text.is_empty() {
             let _ = io::stdout().lock().write_all(self.text.as_bytes());
@@ -102,11 +106,15 @@ impl Log {
 ///
 /// A worker's line does not go in the moment it is written, among the
 /// lines the loop is writing at that time: the order would change from
-/// run to run. It waits until the loop sees what the worker did, a
-/// wake-up or a response's bytes ([`take_in`](Tracer::take_in)), and
-/// comes before the lines that follow from it; or until the loop's turn
-/// ends. So a job is queued before it is taken, and finished before the
-/// loop is woken for it or writes its bytes.
+/// run to run. It waits until the loop sees what the worker did for that
+/// connection, a wake-up or a response's bytes
+/// ([`take_in`](Tracer::take_in)), and comes, with every line written
+/// before it, before the lines that follow from it; or until the loop's
+/// turn ends. A dispatcher wakes the loop after a worker's line, so that
+/// a line written while the loop waits ends a turn of its own. So a job
+/// is queued before it is taken, and finished before the loop is woken
+/// for it or writes its bytes, and lines of one connection never come
+/// in the middle of another's turn.
 #[derive(Debug, Clone, Default)]
 pub struct Tracer(Arc<Mutex<Lines>>);
 
@@ -114,22 +122,37 @@ pub struct Tracer(Arc<Mutex<Lines>>);
 struct Lines {
     /// Lines the loop has seen the cause of: they go in at once.
     seen: String,
-    /// Lines from other threads, waiting for the loop to see their work.
-    unseen: String,
+    /// Lines from other threads, with their connection's serial number,
+    /// waiting for the loop to see their work.
+    unseen: Vec<(u64, String)>,
 }
 
 impl Lines {
-    fn take_in(&mut self) {
-        self.seen.push_str(&self.unseen);
-        self.unseen.clear();
+    /// Moves the unseen lines, up to the last one of connection `serial`
+    /// (all, with `None`), to the seen ones, in the order they were
+    /// written: what was written before a line happened before it.
+    fn take_in(&mut self, serial: Option<u64>) {
+        let upto = match serial {
+            None => self.unseen.len(),
+            Some(serial) => self
+                .unseen
+                .iter()
+                .rposition(|(of, _)| *of == serial)
+                .map_or(0, |last| last + 1),
+        };
+        for (_, line) in self.unseen.drain(..upto) {
+            self.seen.push_str(&line);
+        }
     }
 }
 
 impl Tracer {
     /// Appends the trace line `trace #N event` for connection `id`, from
-    /// a thread other than the loop's (a worker).
+    /// a thread other than the loop's (a worker). The caller then wakes
+    /// the loop, which prints it at the latest when that turn ends.
     pub fn line(&self, id: ConnId, event: fmt::Arguments<'_>) {
-        let _ = writeln!(self.lock().unseen, "trace #{} {event}", id.serial);
+        let line = format!("trace #{} {event}\n", id.serial);
+        self.lock().unseen.push((id.serial, line));
     }
 
     /// Appends the trace line `trace #N event` from the loop thread, in a
@@ -138,11 +161,12 @@ impl Tracer {
         let _ = writeln!(self.lock().seen, "trace #{} {event}", id.serial);
     }
 
-    /// On the loop thread, when it sees work done elsewhere (a wake-up, a
-    /// response's bytes): the lines other threads wrote so far come
+    /// On the loop thread, when it sees work done elsewhere for
+    /// connection `id` (a wake-up, a response's bytes): the lines other
+    /// threads wrote about it so far, and all written before them, come
     /// before the loop's next line.
-    pub fn take_in(&self) {
-        self.lock().take_in();
+    pub fn take_in(&self, id: ConnId) {
+        self.lock().take_in(Some(id.serial));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Lines> {

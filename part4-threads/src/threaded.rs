@@ -186,11 +186,9 @@ pub(crate) fn trace_loop(
 /// `loop woken` for each connection the loop was told has news, after
 /// what the workers wrote until they told it.
 pub(crate) fn trace_woken(tracer: &Option<Tracer>, ids: &[ConnId]) {
-    if let Some(tracer) = tracer
-        && !ids.is_empty()
-    {
-        tracer.take_in();
+    if let Some(tracer) = tracer {
         for id in ids {
+            tracer.take_in(*id);
             tracer.loop_line(*id, format_args!("loop woken"));
         }
     }
@@ -293,10 +291,12 @@ struct Sender {
 }
 
 impl Sender {
-    /// A trace line about the job, from its worker.
+    /// A trace line about the job, from its worker; the loop is woken to
+    /// print it.
     fn trace(&self, event: fmt::Arguments<'_>) {
         if let Some(tracer) = &self.tracer {
             tracer.line(self.mailbox.id, event);
+            self.mailbox.shared.wake_loop();
         }
     }
 
@@ -491,7 +491,8 @@ impl Output for Reply {
         if let Some(tracer) = &self.tracer
             && (got || summary.is_some() || job_gone)
         {
-            tracer.take_in(); // the job's lines come before our write
+            // The job's lines come before our write.
+            tracer.take_in(self.mailbox.id);
         }
         if summary.is_some() {
             self.summary = summary;

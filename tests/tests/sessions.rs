@@ -18,6 +18,8 @@
 //!   which the book shows the *server's* terminal. That second file holds
 //!   one command, the `cargo run -q -p …` that starts the server, and
 //!   everything the server printed until the client session was over.
+//!   The client's commands see the server's process id as
+//!   `$SERVER_PID`: `kill -INT $SERVER_PID` is Ctrl-C in its terminal.
 //!   [`terminal`] is such a file on its own, with no client: what a
 //!   server prints when it starts;
 //! - [`script`]: the session starts the server itself. Its first command
@@ -79,6 +81,11 @@
 //!   after adding a tenth of a second: a sleep never ends early, and a
 //!   loaded machine only makes an answer late, by up to 0.4 s here, and
 //!   more so for the last of eight requests served one after another;
+//! - the worker in part 4's `job taken by worker 1` (and `resumed by`)
+//!   becomes `<n>`: which idle worker takes a job is the OS's choice;
+//! - the counts in `misbehave no-read`'s summary become `<n>`: how many
+//!   requests the kernel's buffers took before its writes blocked, and
+//!   how many probes fitted in its time (only if all were answered);
 //! - curl's own chatter (lines starting with `* `, `{ [` or `} [`) is
 //!   dropped: it is worded differently by every curl release;
 //! - a CR before a line feed is dropped (a book cannot show it), and each
@@ -274,6 +281,21 @@ const MANIFEST: &[Session] = &[
     s("part3-telnet-slowloris.txt", Part::Part3, book_defaults)
         .timeout(Duration::from_secs(15)),
     s("part3-curl-slow-app.txt", Part::Part3, book_defaults),
+    with_terminal("part3-lab-telnet.txt", "part3-lab-telnet-terminal.txt"),
+    with_terminal(
+        "part3-lab-two-clients.txt",
+        "part3-lab-two-clients-terminal.txt",
+    ),
+    with_terminal("part3-lab-pipeline.txt", "part3-lab-pipeline-terminal.txt"),
+    with_terminal("part3-lab-408.txt", "part3-lab-408-terminal.txt")
+        .timeout(Duration::from_secs(25)),
+    with_terminal(
+        "part3-lab-half-close.txt",
+        "part3-lab-half-close-terminal.txt",
+    ),
+    with_terminal("part3-lab-slow-app.txt", "part3-lab-slow-app-terminal.txt"),
+    s("part3-lab-no-read.txt", Part::Part3, book_defaults)
+        .timeout(Duration::from_secs(20)),
     terminal("part4-start.txt"),
     s(
         "part4-curl-queue-full.txt",
@@ -284,6 +306,15 @@ const MANIFEST: &[Session] = &[
     script("part4-shutdown-timeout.txt"),
     s("part4-ex1-parallel-part3.txt", Part::Part3, book_defaults),
     s("part4-ex1-parallel-part4.txt", Part::Part4, four_workers),
+    with_terminal("part4-lab-job.txt", "part4-lab-job-terminal.txt"),
+    with_terminal("part4-lab-telnet.txt", "part4-lab-telnet-terminal.txt"),
+    with_terminal("part4-lab-408.txt", "part4-lab-408-terminal.txt")
+        .timeout(Duration::from_secs(30)),
+    with_terminal(
+        "part4-lab-queue-full.txt",
+        "part4-lab-queue-full-terminal.txt",
+    ),
+    with_terminal("part4-lab-drain.txt", "part4-lab-drain-terminal.txt"),
 ];
 
 /// A session served by `part`, in-process.
@@ -438,7 +469,13 @@ fn replay_until_it_matches(session: &Session) -> Result<(), String> {
             break;
         }
         // Shown only when the test fails, or with `--nocapture`.
-        eprintln!("{}: differed; replay {attempt} of {ATTEMPTS}", session.file);
+        if let Err(problem) = &result {
+            eprintln!(
+                "{}: replay {attempt} of {ATTEMPTS}, after this one \
+                 differed:\n{problem}",
+                session.file
+            );
+        }
         result = replay(session);
     }
     result
@@ -451,18 +488,32 @@ fn replay(session: &Session) -> Result<(), String> {
     match session.server {
         Server::Part(part, options) => {
             let server = tests::start(part, &options());
-            transcript.check(run(&transcript, Some(server.addr()), timeout)?)
+            transcript.check(run(
+                &transcript,
+                Some(server.addr()),
+                None,
+                timeout,
+            )?)
         }
         Server::Own(start) => {
             let server = start();
-            transcript.check(run(&transcript, Some(server.addr()), timeout)?)
+            transcript.check(run(
+                &transcript,
+                Some(server.addr()),
+                None,
+                timeout,
+            )?)
         }
-        Server::Script => transcript.check(run(&transcript, None, timeout)?),
+        Server::Script => {
+            transcript.check(run(&transcript, None, None, timeout)?)
+        }
         Server::Binary { terminal } => {
             let screen = Transcript::read(terminal)?;
             let server = Terminal::start(&screen, timeout)?;
-            let client = run(&transcript, Some(server.addr), timeout)
-                .and_then(|got| transcript.check(got));
+            let pid = server.child.id();
+            let client =
+                run(&transcript, Some(server.addr), Some(pid), timeout)
+                    .and_then(|got| transcript.check(got));
             let server = server
                 .finish(&screen, timeout)
                 .and_then(|got| screen.check(got))
@@ -643,10 +694,12 @@ exec 4<&-
 
 /// Runs a session's commands in one `sh` against the server at `addr`
 /// (or, with `None`, the one its first command starts); returns each
-/// command's normalised output.
+/// command's normalised output. `server_pid`, the process id of a server
+/// with a terminal, is `$SERVER_PID` in the commands.
 fn run(
     transcript: &Transcript,
     addr: Option<SocketAddr>,
+    server_pid: Option<u32>,
     timeout: Duration,
 ) -> Result<Vec<String>, String> {
     let commands: Vec<&str> = transcript
@@ -682,7 +735,11 @@ fn run(
     };
     let (out_read, out_write) = io::pipe().map_err(|e| e.to_string())?;
     let (side_read, side_write) = io::pipe().map_err(|e| e.to_string())?;
-    let mut shell = Command::new("sh")
+    let mut command = Command::new("sh");
+    if let Some(pid) = server_pid {
+        command.env("SERVER_PID", pid.to_string());
+    }
+    let spawned = command
         .arg("-c")
         .arg(format!("{prologue}{SHELL_TAIL}"))
         .stdin(Stdio::piped())
@@ -691,8 +748,11 @@ fn run(
         // Its own process group, so that what it leaves running (and a
         // timeout) can be killed together.
         .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run sh: {e}"))?;
+        .spawn();
+    // The command holds our copies of the pipes' writing ends: without
+    // this drop, the readers below would never see the end of them.
+    drop(command);
+    let mut shell = spawned.map_err(|e| format!("cannot run sh: {e}"))?;
     let group = shell.id();
     let mut script_in = shell.stdin.take().ok_or("no stdin pipe")?;
     let output = thread::spawn(move || read_all(out_read));
@@ -914,6 +974,7 @@ fn normalise(output: &str, port: u16) -> String {
         }
         let line = mask_ports(line, port);
         let line = mask_log_time(&mask_dates(&mask_curl_version(&line)));
+        let line = mask_worker(&mask_no_read_counts(&line));
         out.push_str(&round_times(&line));
         out.push('\n');
     }
@@ -1003,6 +1064,47 @@ fn mask_log_time(line: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `job taken by worker 1` → `job taken by worker <n>`, and the same
+/// for `resumed by`: which idle worker takes a job is the OS's choice.
+fn mask_worker(line: &str) -> String {
+    for event in ["job taken by worker ", "job resumed by worker "] {
+        if let Some(at) = line.find(event) {
+            let (before, number) = line.split_at(at + event.len());
+            if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit())
+            {
+                return format!("{before}<n>");
+            }
+        }
+    }
+    line.to_string()
+}
+
+/// `misbehave no-read`'s counts: how many requests the kernel's buffers
+/// took before its writes blocked (`=> A: 68654 of 1000000 …` becomes
+/// `<n> of 1000000`) and how many probes fitted in its time, if all were
+/// answered (`=> others: 7 of 7 answered` becomes `<n> of <n>`).
+fn mask_no_read_counts(line: &str) -> String {
+    let count = |text: &str| -> Option<(u64, usize)> {
+        let len = text.find(|c: char| !c.is_ascii_digit())?;
+        Some((text[..len].parse().ok()?, len))
+    };
+    if let Some(rest) = line.strip_prefix("=> A: ")
+        && let Some((_, len)) = count(rest)
+        && rest[len..].starts_with(" of ")
+    {
+        return format!("=> A: <n>{}", &rest[len..]);
+    }
+    if let Some(rest) = line.strip_prefix("=> others: ")
+        && let Some((answered, len)) = count(rest)
+        && let Some(after) = rest[len..].strip_prefix(" of ")
+        && let Some((probes, len)) = count(after)
+        && answered == probes
+    {
+        return format!("=> others: <n> of <n>{}", &after[len..]);
+    }
+    line.to_string()
 }
 
 /// `curl/7.88.1` → `curl/<version>`.
@@ -1138,6 +1240,11 @@ fn normalising_masks_only_what_varies() {
                #1 200 1.948165s 0.000373s, 12.5s 3.1234567s 2.000000sec\n\
                sent at  49.18µs, answered at 741.09ms (took    1.00s) 0.5s\n\
                late 4.37s 1.39s, early 0.41s\n\
+               trace #2 job taken by worker 1\n\
+               trace #2 job resumed by worker 12\n\
+               => A: 68654 of 1000000 requests written, then blocked\n\
+               => others: 7 of 7 answered\n\
+               => others: 6 of 7 answered\n\
                127.0.0.1 - - [30/Nov/2026:06:50:16 +0000] \"GET / HTTP/1.1\" \
                200 14 [x] [30/Nov/2026]";
     assert_eq!(
@@ -1153,6 +1260,11 @@ fn normalising_masks_only_what_varies() {
          #1 200 ~2s ~0s, 12.5s 3.1234567s 2.000000sec\n\
          sent at    ~0.0s, answered at    ~0.5s (took    ~1.0s) 0.5s\n\
          late ~4.0s ~1.0s, early ~0.5s\n\
+         trace #2 job taken by worker <n>\n\
+         trace #2 job resumed by worker <n>\n\
+         => A: <n> of 1000000 requests written, then blocked\n\
+         => others: <n> of <n> answered\n\
+         => others: 6 of 7 answered\n\
          127.0.0.1 - - [<date>] \"GET / HTTP/1.1\" 200 14 [x] [30/Nov/2026]\n"
     );
 }

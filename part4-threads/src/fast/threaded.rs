@@ -144,8 +144,16 @@ impl Shared {
 struct Mailbox {
     inbox: Mutex<Inbox>,
     shared: Arc<Shared>,
-    /// `--trace`: where the job's lines go.
-    tracer: Option<Tracer>,
+    /// `--trace` only: where the job's lines go.
+    trace: Option<MailboxTrace>,
+}
+
+/// With `--trace`, where a mailbox's jobs write their lines, and which
+/// connection it serves now, for the loop to take their lines in when it
+/// takes their bytes.
+struct MailboxTrace {
+    tracer: Tracer,
+    id: Mutex<Option<ConnId>>,
 }
 
 /// Mailboxes of finished responses, kept by the loop for new ones: no
@@ -196,8 +204,9 @@ struct Ticket {
 impl Ticket {
     /// A trace line about the job, from its worker.
     fn trace(&self, event: fmt::Arguments<'_>) {
-        if let Some(tracer) = &self.mailbox.tracer {
-            tracer.line(self.id, event);
+        if let Some(trace) = &self.mailbox.trace {
+            trace.tracer.line(self.id, event);
+            self.mailbox.shared.wake_loop(); // to print it
         }
     }
 
@@ -386,9 +395,15 @@ impl Dispatch for Threaded {
             Arc::new(Mailbox {
                 inbox: Mutex::new(Inbox::new()),
                 shared: Arc::clone(&self.shared),
-                tracer: self.tracer.clone(),
+                trace: self.tracer.clone().map(|tracer| MailboxTrace {
+                    tracer,
+                    id: Mutex::new(None),
+                }),
             })
         });
+        if let Some(trace) = &mailbox.trace {
+            *lock(&trace.id) = Some(id);
+        }
         // Queued at the turn's end, before any worker can take it.
         trace_loop(&self.tracer, id, format_args!("job queued"));
         let ticket = Ticket::new(id, Arc::clone(&mailbox));
@@ -578,10 +593,11 @@ impl Output for Reply {
             self.pool.resume(job);
         }
         self.started |= got;
-        if let Some(tracer) = &self.mailbox.tracer
+        if let Some(trace) = &self.mailbox.trace
             && (got || summary.is_some() || worker_gone)
+            && let Some(id) = *lock(&trace.id)
         {
-            tracer.take_in(); // the job's lines come before our write
+            trace.tracer.take_in(id); // the job's lines come before our write
         }
         if summary.is_some() {
             self.summary = summary;
