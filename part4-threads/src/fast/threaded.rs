@@ -144,8 +144,9 @@ impl Shared {
 struct Mailbox {
     inbox: Mutex<Inbox>,
     shared: Arc<Shared>,
-    /// `--trace` only: where the job's lines go.
-    trace: Option<MailboxTrace>,
+    /// `--trace` only: where the job's lines go. Boxed: one pointer,
+    /// `None` without `--trace`.
+    trace: Option<Box<MailboxTrace>>,
 }
 
 /// With `--trace`, where a mailbox's jobs write their lines, and which
@@ -395,9 +396,9 @@ impl Dispatch for Threaded {
             Arc::new(Mailbox {
                 inbox: Mutex::new(Inbox::new()),
                 shared: Arc::clone(&self.shared),
-                trace: self.tracer.clone().map(|tracer| MailboxTrace {
-                    tracer,
-                    id: Mutex::new(None),
+                trace: self.tracer.clone().map(|tracer| {
+                    let id = Mutex::new(None);
+                    Box::new(MailboxTrace { tracer, id })
                 }),
             })
         });
