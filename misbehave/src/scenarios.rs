@@ -592,6 +592,9 @@ pub fn reset(s: &Settings, out: &mut dyn Write) -> Result<Reset, Failure> {
 /// How many of `no-read`'s requests go in one write.
 const NO_READ_BATCH: usize = 64;
 
+/// A write of `no-read`'s that takes this long waited for the server.
+const NO_READ_WAITED: Duration = Duration::from_millis(100);
+
 /// `no-read`: connection A pipelines `--count` GETs for `--path` (default
 /// `/`) and never reads a byte of the answers, which pile up in the
 /// socket buffers until the server's writes would block. Meanwhile fresh
@@ -631,10 +634,18 @@ pub fn no_read(s: &Settings, out: &mut dyn Write) -> Result<NoRead, Failure> {
                 break;
             }
             let n = NO_READ_BATCH.min(count - written);
+            let started = Instant::now();
             match stream.write_all(&batch[..n * one.len()]) {
-                Ok(()) => written += n,
+                Ok(()) => {
+                    written += n;
+                    // A write with room in the buffers takes microseconds;
+                    // one that waited was held up by the server. (The
+                    // kernel may grow the buffer while we wait, so the
+                    // write can still go through in the end.)
+                    blocked |= started.elapsed() >= NO_READ_WAITED;
+                }
                 Err(e) => {
-                    blocked = conn::is_timeout(&e);
+                    blocked |= conn::is_timeout(&e);
                     break;
                 }
             }
