@@ -113,8 +113,7 @@ impl Log {
 /// turn ends. A dispatcher wakes the loop after a worker's line, so that
 /// a line written while the loop waits ends a turn of its own. So a job
 /// is queued before it is taken, and finished before the loop is woken
-/// for it or writes its bytes, and lines of one connection never come
-/// in the middle of another's turn.
+/// for it or writes its bytes, and the same clients make the same trace.
 #[derive(Debug, Clone, Default)]
 pub struct Tracer(Arc<Mutex<Lines>>);
 
