@@ -33,13 +33,14 @@ pub const COMMON_FLAGS: &[Flag] = &[
     },
 ];
 
-/// `--trace`, for every part that prints its connections' socket events
-/// (`trace #N …` lines, see [`crate::trace`]): a part adds it to its
-/// flags and reads it with `parsed.switch(TRACE_FLAG.name)`.
+/// `--trace`, the same flag in every part: each prints its connections'
+/// events as `trace #N …` lines (see [`crate::trace`]), parts 3 and 4
+/// with more kinds of event than part 1. A part adds it to its flags and
+/// reads it with `parsed.switch(TRACE_FLAG.name)`.
 pub const TRACE_FLAG: Flag = Flag {
     name: "trace",
     value: None,
-    help: "print a line per socket event: accept, read, write, close",
+    help: "print each connection's events: accept, read, write, close, ...",
 };
 
 /// What went wrong while reading the command line.

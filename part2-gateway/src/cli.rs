@@ -1,5 +1,5 @@
-//! The command line of the gateway parts (2, 3 and 4): part 1's `--host`
-//! and `--port`, plus the app to run and where its files are.
+//! The command line of the gateway parts (2, 3 and 4): part 1's `--host`,
+//! `--port` and `--trace`, plus the app to run and where its files are.
 
 use std::path::PathBuf;
 
@@ -30,6 +30,7 @@ pub const GATEWAY_FLAGS: &[Flag] = &[
         value: None,
         help: "print every request and response head",
     },
+    cli::TRACE_FLAG,
 ];
 
 /// What the shared flags ask for.
@@ -42,6 +43,8 @@ pub struct GatewayArgs {
     pub app_name: String,
     /// `--verbose`.
     pub verbose: bool,
+    /// `--trace`.
+    pub trace: bool,
     /// Everything parsed, for a part's own extra flags.
     pub parsed: Parsed,
 }
@@ -82,6 +85,7 @@ pub fn from_parsed(parsed: Parsed) -> Result<GatewayArgs, CliError> {
         app,
         app_name,
         verbose: parsed.switch("verbose"),
+        trace: parsed.switch(cli::TRACE_FLAG.name),
         parsed,
     })
 }

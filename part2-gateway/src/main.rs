@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p part2-gateway -- --app demo
 //! curl -v http://127.0.0.1:8888/hello
+//! cargo run -p part2-gateway -- --trace    # and watch each connection
 //! ```
 
 use std::sync::atomic::AtomicBool;
@@ -21,6 +22,7 @@ fn main() {
     );
     let config = Config {
         verbose: args.verbose,
+        trace: args.trace,
         ..Config::default()
     };
     let addr = args.listen.addr();

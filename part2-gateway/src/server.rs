@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use part1_hello::Handle;
 use part1_hello::server::{is_timeout, linger_close};
+use part1_hello::trace::Trace;
 
 use crate::body::{BodyDecoder, BodyTimeout};
 use crate::environ::{Environ, ServerInfo};
@@ -45,6 +46,9 @@ pub struct Config {
     pub verbose: bool,
     /// Print one Common Log Format line per request.
     pub access_log: bool,
+    /// `--trace`: print each connection's accept, reads, writes and
+    /// close, as part 1 does.
+    pub trace: bool,
 }
 
 impl Default for Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             keep_alive_timeout: Duration::from_secs(5),
             verbose: false,
             access_log: true,
+            trace: false,
         }
     }
 }
@@ -89,19 +94,25 @@ impl Server {
 
     /// Serves connections one after another until `stop` is set.
     pub fn run(&self, stop: &AtomicBool) {
+        let mut accepted = 0;
         for stream in self.listener.incoming() {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
             match stream {
                 Ok(stream) => {
+                    accepted += 1;
+                    let trace = Trace::new(self.config.trace, accepted);
                     let conn =
                         Connection::new(stream, &*self.app, &self.config);
-                    if let Err(reason) = conn.and_then(Connection::serve) {
+                    if let Err(reason) =
+                        conn.and_then(|c| c.traced(trace).serve())
+                    {
                         log::stderr_line(&format!(
                             "dropped connection: {reason}"
                         ));
                     }
+                    trace.event(format_args!("close"));
                 }
                 Err(e) => log::stderr_line(&format!("accept failed: {e}")),
             }
@@ -124,6 +135,8 @@ struct Connection<'a> {
     /// Bytes received and not yet parsed: the start of the next request
     /// when the client pipelines.
     buf: Vec<u8>,
+    /// `--trace` lines for this connection, if on.
+    trace: Trace,
 }
 
 /// Why a connection ended early, for the one log line it gets.
@@ -154,7 +167,14 @@ impl<'a> Connection<'a> {
             app,
             config,
             buf: Vec::with_capacity(4096),
+            trace: Trace::OFF,
         })
+    }
+
+    /// The same connection, with `trace` printing its socket events.
+    fn traced(self, trace: Trace) -> Self {
+        trace.event(format_args!("accept {}", self.peer()));
+        Connection { trace, ..self }
     }
 
     fn peer(&self) -> SocketAddr {
@@ -240,6 +260,7 @@ impl<'a> Connection<'a> {
         loop {
             match self.stream.read(&mut chunk) {
                 Ok(n) => {
+                    self.trace.read(n);
                     self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(n);
                 }
@@ -270,6 +291,7 @@ impl<'a> Connection<'a> {
             error: None,
             timeout: self.config.body_timeout,
             left: self.config.body_timeout.stall,
+            trace: self.trace,
         };
         let facts = RequestFacts::of(head);
         let mut exchange = {
@@ -341,6 +363,7 @@ impl<'a> Connection<'a> {
                 self.log_request(Some(head), exchange);
                 return Err(format!("{}: while writing: {e}", self.peer()));
             }
+            self.trace.wrote(out.len());
             if !more {
                 break;
             }
@@ -365,7 +388,9 @@ impl<'a> Connection<'a> {
         self.log_request(head, &exchange);
         self.stream
             .write_all(&out)
-            .map_err(|e| format!("{}: while refusing: {e}", self.peer()))
+            .map_err(|e| format!("{}: while refusing: {e}", self.peer()))?;
+        self.trace.wrote(out.len());
+        Ok(())
     }
 
     fn log_request(&self, head: Option<&RequestHead>, exchange: &Exchange) {
@@ -393,6 +418,8 @@ struct InputState {
     timeout: BodyTimeout,
     /// How long the client may still take to send more of it.
     left: Duration,
+    /// The connection's `--trace`, for the body's reads.
+    trace: Trace,
 }
 
 // ANCHOR: body-reader
@@ -436,6 +463,7 @@ impl Read for BodyReader<'_> {
             if self.state.continue_pending {
                 self.state.continue_pending = false;
                 self.stream.write_all(CONTINUE)?;
+                self.state.trace.wrote(CONTINUE.len());
             }
             self.read_socket()?;
         }
@@ -468,6 +496,7 @@ impl BodyReader<'_> {
             Ok(0) => Err(self.fail(HttpError::new(400, "body ended early"))),
             Ok(n) => {
                 self.state.left = self.state.timeout.after(left, n);
+                self.state.trace.read(n);
                 self.buf.extend_from_slice(&chunk[..n]);
                 Ok(())
             }

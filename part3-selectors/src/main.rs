@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use part1_hello::cli;
-use part3_selectors::{Config, EventLoop, Inline, spool, trace};
+use part3_selectors::{Config, EventLoop, Inline, spool};
 
 const PROGRAM: &str = "part3-selectors";
 
@@ -16,11 +16,11 @@ fn main() {
     let args = part2_gateway::cli::parse_or_exit(
         PROGRAM,
         "Part 3: one thread, a readiness loop, thousands of connections.",
-        &[&[trace::FLAG], spool::FLAGS].concat(),
+        spool::FLAGS,
     );
     let mut config = Config {
         verbose: args.verbose,
-        trace: args.parsed.switch(trace::FLAG.name),
+        trace: args.trace,
         ..Config::default()
     };
     spool::configure(&args.parsed, &mut config)

@@ -16,22 +16,14 @@
 //! ```
 //!
 //! `#3` is the connection's serial number: one word after it names the
-//! event, the rest are details.
+//! event, the rest are details. The flag is part 1's
+//! ([`part1_hello::cli::TRACE_FLAG`]), the same in every part.
 
 use std::fmt::{self, Write as _};
 use std::io::{self, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use part1_hello::cli::Flag;
-
 use crate::connection::ConnId;
-
-/// `--trace`, for the binaries that run this loop.
-pub const FLAG: Flag = Flag {
-    name: "trace",
-    value: None,
-    help: "print a line for every readiness event and change of phase",
-};
 
 /// Writes one trace line if tracing is on. Nothing is formatted when it
 /// is off: the cost is one branch.
@@ -48,7 +40,7 @@ pub(crate) use trace;
 #[derive(Debug, Default)]
 pub struct Log {
     text: String,
-    /// `Some` with `--trace`: lines that other threads wrote.
+    /// `Some` with `--trace`: lines that a dispatcher wrote.
     tracer: Option<Tracer>,
 }
 
@@ -73,45 +65,110 @@ impl Log {
         let _ = writeln!(text, "trace #{} {event}", id.serial);
     }
 
-    /// The buffer, to append lines to. Trace lines other threads wrote
-    /// since the last call are moved in first, so the order holds.
+    /// The buffer, to append lines to. The lines a dispatcher wrote on
+    /// the loop thread (or took in, see [`Tracer`]) since the last call
+    /// are moved in first, so the order holds.
     pub fn text(&mut self) -> &mut String {
         if let Some(tracer) = &self.tracer {
-            let mut theirs = tracer.lock();
-            self.text.push_str(&theirs);
-            theirs.clear();
+            let mut lines = tracer.lock();
+            self.text.push_str(&lines.seen);
+            lines.seen.clear();
         }
         &mut self.text
     }
 
-    /// Where other threads write their trace lines; `None` without
+    /// Where a dispatcher writes trace lines of its own; `None` without
     /// `--trace`.
     pub fn tracer(&self) -> Option<Tracer> {
         self.tracer.clone()
     }
 
     /// Writes the turn's lines in one `write` and empties the buffer.
+    /// Lines from other threads that the loop has not taken in yet come
+    /// last.
     pub fn flush(&mut self) {
-        let text = self.text();
-        if !text.is_empty() {
-            let _ = io::stdout().lock().write_all(text.as_bytes());
-            text.clear();
+        self.text();
+        if let Some(tracer) = &self.tracer {
+            let mut lines = tracer.lock();
+            lines.take_in(None);
+            self.text.push_str(&lines.seen);
+            lines.seen.clear();
+        }
+        if !self.text.is_empty() {
+            let _ = io::stdout().lock().write_all(self.text.as_bytes());
+            self.text.clear();
         }
     }
 }
 
-/// Trace lines from another thread (a dispatcher's workers), printed
-/// with the loop's own at its next trace line or the end of its turn.
+/// Where a dispatcher writes its trace lines, on the loop thread or on
+/// its workers, to be printed among the loop's own.
+///
+/// A worker's line does not go in the moment it is written, among the
+/// lines the loop is writing at that time: the order would change from
+/// run to run. It waits until the loop sees what the worker did for that
+/// connection, a wake-up or a response's bytes
+/// ([`take_in`](Tracer::take_in)), and comes, with every line written
+/// before it, before the lines that follow from it; or until the loop's
+/// turn ends. A dispatcher wakes the loop after a worker's line, so that
+/// a line written while the loop waits ends a turn of its own. So a job
+/// is queued before it is taken, and finished before the loop is woken
+/// for it or writes its bytes, and the same clients make the same trace.
 #[derive(Debug, Clone, Default)]
-pub struct Tracer(Arc<Mutex<String>>);
+pub struct Tracer(Arc<Mutex<Lines>>);
+
+#[derive(Debug, Default)]
+struct Lines {
+    /// Lines the loop has seen the cause of: they go in at once.
+    seen: String,
+    /// Lines from other threads, with their connection's serial number,
+    /// waiting for the loop to see their work.
+    unseen: Vec<(u64, String)>,
+}
+
+impl Lines {
+    /// Moves the unseen lines, up to the last one of connection `serial`
+    /// (all, with `None`), to the seen ones, in the order they were
+    /// written: what was written before a line happened before it.
+    fn take_in(&mut self, serial: Option<u64>) {
+        let upto = match serial {
+            None => self.unseen.len(),
+            Some(serial) => self
+                .unseen
+                .iter()
+                .rposition(|(of, _)| *of == serial)
+                .map_or(0, |last| last + 1),
+        };
+        for (_, line) in self.unseen.drain(..upto) {
+            self.seen.push_str(&line);
+        }
+    }
+}
 
 impl Tracer {
-    /// Appends the trace line `trace #N event` for connection `id`.
+    /// Appends the trace line `trace #N event` for connection `id`, from
+    /// a thread other than the loop's (a worker). The caller then wakes
+    /// the loop, which prints it at the latest when that turn ends.
     pub fn line(&self, id: ConnId, event: fmt::Arguments<'_>) {
-        let _ = writeln!(self.lock(), "trace #{} {event}", id.serial);
+        let line = format!("trace #{} {event}\n", id.serial);
+        self.lock().unseen.push((id.serial, line));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+    /// Appends the trace line `trace #N event` from the loop thread, in a
+    /// hook the loop calls: it comes right after the loop's lines so far.
+    pub fn loop_line(&self, id: ConnId, event: fmt::Arguments<'_>) {
+        let _ = writeln!(self.lock().seen, "trace #{} {event}", id.serial);
+    }
+
+    /// On the loop thread, when it sees work done elsewhere for
+    /// connection `id` (a wake-up, a response's bytes): the lines other
+    /// threads wrote about it so far, and all written before them, come
+    /// before the loop's next line.
+    pub fn take_in(&self, id: ConnId) {
+        self.lock().take_in(Some(id.serial));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lines> {
         // A thread that panicked mid-line leaves a line, not a hazard.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -8,9 +8,8 @@ use std::time::Duration;
 use part1_hello::cli::{CliError, Flag, Parsed};
 
 /// `--workers`, `--queue`, `--shutdown-timeout`, `--dispatch`, and part
-/// 3's `--trace`, `--body-in-memory` and `--spool-dir`.
+/// 3's `--body-in-memory` and `--spool-dir`.
 pub const FLAGS: &[Flag] = &[
-    part3_selectors::trace::FLAG,
     part3_selectors::spool::IN_MEMORY_FLAG,
     part3_selectors::spool::DIR_FLAG,
     Flag {

@@ -73,7 +73,7 @@ fn no_workers<T>(e: std::io::Error) -> T {
 fn serve(dispatch: impl Dispatch, args: &GatewayArgs, settings: &Settings) {
     let mut config = Config {
         verbose: args.verbose,
-        trace: args.parsed.switch(part3_selectors::trace::FLAG.name),
+        trace: args.trace,
         ..Config::default()
     };
     part3_selectors::spool::configure(&args.parsed, &mut config)

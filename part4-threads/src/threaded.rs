@@ -24,8 +24,10 @@
 //!     pool.execute(parked) ───── job ─────▶ exchange.fill(piece) …
 //! ```
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
 
 use mio::Waker;
 use part2_gateway::environ::Environ;
@@ -35,6 +37,7 @@ use part2_gateway::gateway::{App, Body, SharedApp, StartResponse};
 use part2_gateway::response::{RequestFacts, write_error};
 use part3_selectors::connection::ConnId;
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
+use part3_selectors::trace::Tracer;
 
 use crate::pool::{Job, Pool, lock};
 
@@ -56,6 +59,8 @@ pub struct Threaded {
     app: SharedApp,
     pool: Arc<Pool>,
     shared: Arc<Shared>,
+    /// `--trace`: where the jobs' lines go.
+    tracer: Option<Tracer>,
 }
 
 /// What the loop and the workers share.
@@ -79,7 +84,12 @@ impl Threaded {
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
         });
-        Threaded { app, pool, shared }
+        Threaded {
+            app,
+            pool,
+            shared,
+            tracer: None,
+        }
     }
 
     /// A handle that reports how many jobs are in flight, for tests and
@@ -105,15 +115,24 @@ impl Dispatch for Threaded {
         let _ = self.shared.waker.set(waker);
     }
 
+    fn trace_to(&mut self, tracer: Tracer) {
+        self.tracer = Some(tracer);
+    }
+
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
         // Kept for a 503: the job takes the request with it.
         let facts = RequestFacts::of(&request.head);
-        let (sender, reply) = mailbox(id, &self.shared, &self.pool);
+        let (sender, reply) =
+            mailbox(id, &self.shared, &self.pool, &self.tracer);
         let app = Arc::clone(&self.app);
         let job: Job = Box::new(move || serve(&*app, request, sender));
         match self.pool.try_execute(job) {
-            Ok(()) => Box::new(reply),
+            Ok(()) => {
+                trace_loop(&self.tracer, id, format_args!("job queued"));
+                Box::new(reply)
+            }
             Err(job) => {
+                trace_loop(&self.tracer, id, format_args!("queue full: 503"));
                 // Never run: the reply first, so that the job's sender,
                 // dropped next, finds nobody to tell.
                 drop(reply);
@@ -124,8 +143,10 @@ impl Dispatch for Threaded {
     }
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
+        let before = ready.len();
         // Every name at once; news after this comes with a new wake-up.
         ready.append(&mut lock(&self.shared.ready));
+        trace_woken(&self.tracer, &ready[before..]);
     }
 
     fn busy(&self) -> bool {
@@ -148,6 +169,40 @@ impl Monitor {
     /// Jobs queued, running or parked right now.
     pub fn in_flight(&self) -> usize {
         self.0.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// A trace line from the loop thread, if `--trace` is on.
+pub(crate) fn trace_loop(
+    tracer: &Option<Tracer>,
+    id: ConnId,
+    event: fmt::Arguments<'_>,
+) {
+    if let Some(tracer) = tracer {
+        tracer.loop_line(id, event);
+    }
+}
+
+/// `loop woken` for each connection the loop was told has news, after
+/// what the workers wrote until they told it.
+pub(crate) fn trace_woken(tracer: &Option<Tracer>, ids: &[ConnId]) {
+    if let Some(tracer) = tracer {
+        for id in ids {
+            tracer.take_in(*id);
+            tracer.loop_line(*id, format_args!("loop woken"));
+        }
+    }
+}
+
+/// The worker a job runs on, by its thread's name (`worker-3` is 3), for
+/// `--trace`. Looked up only when a line is printed.
+pub(crate) struct Worker;
+
+impl fmt::Display for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let me = thread::current();
+        let name = me.name().unwrap_or("?");
+        write!(f, "worker {}", name.strip_prefix("worker-").unwrap_or(name))
     }
 }
 
@@ -185,6 +240,7 @@ fn mailbox(
     id: ConnId,
     shared: &Arc<Shared>,
     pool: &Arc<Pool>,
+    tracer: &Option<Tracer>,
 ) -> (Sender, Reply) {
     let mailbox = Arc::new(Mailbox {
         inbox: Mutex::new(Inbox::default()),
@@ -195,12 +251,14 @@ fn mailbox(
     let sender = Sender {
         mailbox: Arc::clone(&mailbox),
         done: false,
+        tracer: tracer.clone(),
     };
     let reply = Reply {
         mailbox,
         pool: Arc::clone(pool),
         summary: None,
         started: false,
+        tracer: tracer.clone(),
     };
     (sender, reply)
 }
@@ -228,9 +286,20 @@ struct Sender {
     mailbox: Arc<Mailbox>,
     /// The last bytes are in: the loop needs nothing more from us.
     done: bool,
+    /// `--trace`: where the job's lines go.
+    tracer: Option<Tracer>,
 }
 
 impl Sender {
+    /// A trace line about the job, from its worker; the loop is woken to
+    /// print it.
+    fn trace(&self, event: fmt::Arguments<'_>) {
+        if let Some(tracer) = &self.tracer {
+            tracer.line(self.mailbox.id, event);
+            self.mailbox.shared.wake_loop();
+        }
+    }
+
     /// Hands `piece` to the loop, and gives the job back to go on with,
     /// or `None`: it parked, or the connection is gone (the job ends).
     ///
@@ -254,7 +323,11 @@ impl Sender {
         let go_on = if inbox.bytes.len() < AHEAD {
             Some((exchange, self))
         } else {
-            inbox.parked = Some(Box::new(move || pull(exchange, self)));
+            self.trace(format_args!("job parked"));
+            inbox.parked = Some(Box::new(move || {
+                self.trace(format_args!("job resumed by {Worker}"));
+                pull(exchange, self);
+            }));
             None
         };
         drop(inbox);
@@ -269,6 +342,8 @@ impl Sender {
     // ANCHOR: finish
     /// Hands the last piece to the loop, with how the response went.
     fn finish(mut self, piece: &[u8], summary: Summary) {
+        // Before the loop can hear of it: its lines come after this one.
+        self.trace(format_args!("job finished"));
         let mut inbox = lock(&self.mailbox.inbox);
         let news = inbox.bytes.is_empty() && !inbox.loop_gone;
         inbox.bytes.extend_from_slice(piece);
@@ -290,7 +365,11 @@ impl Drop for Sender {
             let mut inbox = lock(&self.mailbox.inbox);
             inbox.job_gone = true;
             let news = inbox.bytes.is_empty() && !inbox.loop_gone;
+            let waited_for = !inbox.loop_gone;
             drop(inbox);
+            if waited_for {
+                self.trace(format_args!("job died before its last bytes"));
+            }
             if news {
                 self.mailbox.notify();
             }
@@ -307,6 +386,7 @@ impl Drop for Sender {
 // ANCHOR: job
 /// One job: run the app for a request, then pull its response.
 fn serve(app: &dyn App, request: Request, sender: Sender) {
+    sender.trace(format_args!("job taken by {Worker}"));
     let Request { head, body, info } = request;
     // The loop read the whole body (into memory, or a file when it is
     // large): the app never waits on the socket, nor holds a worker
@@ -388,6 +468,8 @@ struct Reply {
     summary: Option<Summary>,
     /// Some bytes have been handed to the loop.
     started: bool,
+    /// `--trace`: the job's lines, taken in when the loop sees its work.
+    tracer: Option<Tracer>,
 }
 
 impl Output for Reply {
@@ -407,6 +489,12 @@ impl Output for Reply {
             self.pool.execute(job);
         }
         self.started |= got;
+        if let Some(tracer) = &self.tracer
+            && (got || summary.is_some() || job_gone)
+        {
+            // The job's lines come before our write.
+            tracer.take_in(self.mailbox.id);
+        }
         if summary.is_some() {
             self.summary = summary;
             Progress::Done

@@ -339,6 +339,13 @@ pub fn start_threaded(
 /// check!(hello_body, [Part1], |s| { /* s: &TestServer */ });
 /// check!(silent, [Part1], options(short_timeout()), |s| { ... });
 /// check!(sigint, [Part4], own_server, |part| { /* part: Part */ });
+/// check!(
+///     overtakes,
+///     [Part4],
+///     lesson([Part2, Part3], "the fast request waited for the slow one"),
+///     own_server,
+///     |part| { ... }
+/// );
 /// ```
 ///
 /// Each check becomes a module holding one test per part, named
@@ -347,11 +354,63 @@ pub fn start_threaded(
 /// check is handed the part and starts what it needs itself (its real
 /// binary, a custom app, a loop of its own settings).
 ///
+/// `lesson([…], "…")` names the parts that fail the check on purpose:
+/// what their chapter teaches, such as part 2 serving one client at a
+/// time. The check runs against them too, and there it must fail, with
+/// a panic whose message contains the text given (`should_panic`): an
+/// assertion of the check that states what those parts do instead. The
+/// book's matrix marks them apart from the parts the check does not
+/// apply to.
+///
 /// `Part4` stands for both of part 4's dispatchers: it makes a test
 /// `check::Part4` and a test `check::Part4Fast`.
 #[macro_export]
 macro_rules! check {
-    ($name:ident, [$($part:ident),+ $(,)?], own_server, $body:expr) => {
+    (
+        $name:ident,
+        [$($part:ident),+ $(,)?],
+        lesson([$($lesson:ident),+ $(,)?], $fails:literal),
+        own_server,
+        $body:expr $(,)?
+    ) => {
+        #[allow(non_snake_case)]
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $( $crate::__check_test!($part, $body); )+
+            $( $crate::__check_lesson!($lesson, $fails, $body); )+
+        }
+    };
+    (
+        $name:ident,
+        [$($part:ident),+ $(,)?],
+        lesson([$($lesson:ident),+ $(,)?], $fails:literal),
+        options($opts:expr),
+        $body:expr $(,)?
+    ) => {
+        $crate::check!(
+            $name,
+            [$($part),+],
+            lesson([$($lesson),+], $fails),
+            own_server,
+            $crate::__check_with_options!($opts, $body)
+        );
+    };
+    (
+        $name:ident,
+        [$($part:ident),+ $(,)?],
+        lesson([$($lesson:ident),+ $(,)?], $fails:literal),
+        $body:expr $(,)?
+    ) => {
+        $crate::check!(
+            $name,
+            [$($part),+],
+            lesson([$($lesson),+], $fails),
+            options(Default::default()),
+            $body
+        );
+    };
+    ($name:ident, [$($part:ident),+ $(,)?], own_server, $body:expr $(,)?) => {
         #[allow(non_snake_case)]
         mod $name {
             #[allow(unused_imports)]
@@ -359,16 +418,35 @@ macro_rules! check {
             $( $crate::__check_test!($part, $body); )+
         }
     };
-    ($name:ident, [$($part:ident),+ $(,)?], options($opts:expr), $body:expr) => {
-        $crate::check!($name, [$($part),+], own_server, |part| {
+    (
+        $name:ident,
+        [$($part:ident),+ $(,)?],
+        options($opts:expr),
+        $body:expr $(,)?
+    ) => {
+        $crate::check!(
+            $name,
+            [$($part),+],
+            own_server,
+            $crate::__check_with_options!($opts, $body)
+        );
+    };
+    ($name:ident, [$($part:ident),+ $(,)?], $body:expr $(,)?) => {
+        $crate::check!($name, [$($part),+], options(Default::default()), $body);
+    };
+}
+
+/// The `own_server` body of a check that starts the part with `options`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __check_with_options {
+    ($opts:expr, $body:expr) => {
+        |part| {
             let options: $crate::Options = $opts;
             let server = $crate::start(part, &options);
             let check: fn(&$crate::TestServer) = $body;
             check(&server);
-        });
-    };
-    ($name:ident, [$($part:ident),+ $(,)?], $body:expr) => {
-        $crate::check!($name, [$($part),+], options(Default::default()), $body);
+        }
     };
 }
 
@@ -389,6 +467,28 @@ macro_rules! __check_test {
     };
     ($part:ident, $run:expr) => {
         $crate::__check_test!(@one $part, $run);
+    };
+}
+
+/// One `#[test]` of a check for a part that fails it on purpose: the
+/// check must panic, with `$fails` in its message. `Part4` makes two.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __check_lesson {
+    (@one $part:ident, $fails:literal, $run:expr) => {
+        #[test]
+        #[should_panic(expected = $fails)]
+        fn $part() {
+            let run: fn($crate::Part) = $run;
+            run($crate::Part::$part);
+        }
+    };
+    (Part4, $fails:literal, $run:expr) => {
+        $crate::__check_lesson!(@one Part4, $fails, $run);
+        $crate::__check_lesson!(@one Part4Fast, $fails, $run);
+    };
+    ($part:ident, $fails:literal, $run:expr) => {
+        $crate::__check_lesson!(@one $part, $fails, $run);
     };
 }
 

@@ -65,3 +65,18 @@ fn help_lists_the_flags_and_exits_0() {
         }
     }
 }
+
+#[test]
+fn every_part_has_the_same_trace_flag() {
+    let trace_line = |part| {
+        let (_, text, _) = run(part, &["--help"]);
+        text.lines()
+            .find(|l| l.trim_start().starts_with("--trace"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{part:?} has no --trace: {text}"))
+    };
+    let first = trace_line(PARTS[0]);
+    for &part in &PARTS[1..] {
+        assert_eq!(trace_line(part), first, "{part:?}");
+    }
+}

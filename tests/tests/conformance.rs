@@ -13,25 +13,13 @@ use tests::{Options, check};
 /// that only an unusual app can reach: a 205 with a body, a 1xx status.
 macro_rules! check_app {
     ($name:ident, [$($part:ident),+ $(,)?], $app:expr, $body:expr) => {
-        #[allow(non_snake_case)]
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[test]
-                fn $part() {
-                    let app: part2_gateway::SharedApp =
-                        std::sync::Arc::new($app);
-                    let server = tests::start_with_app(
-                        tests::Part::$part,
-                        &Options::default(),
-                        Some(app),
-                    );
-                    let check: fn(&tests::TestServer) = $body;
-                    check(&server);
-                }
-            )+
-        }
+        check!($name, [$($part),+], own_server, |part| {
+            let app: part2_gateway::SharedApp = std::sync::Arc::new($app);
+            let server =
+                tests::start_with_app(part, &Options::default(), Some(app));
+            let check: fn(&tests::TestServer) = $body;
+            check(&server);
+        });
     };
 }
 

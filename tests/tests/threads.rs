@@ -13,7 +13,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Barrier, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,40 +58,65 @@ fn eventually(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// An app that answers once `n` requests are inside it at the same time:
+/// `together`. A request that waited 5 s without meeting the others
+/// answers `alone`, and so do all after it, without waiting: on a server
+/// that runs one request at a time they could never meet.
+fn meeting(n: usize) -> part2_gateway::SharedApp {
+    let room = Arc::new((Mutex::new((0, false)), Condvar::new()));
+    Arc::new(move |_: &mut Environ<'_>, sr: &mut StartResponse| {
+        let (arrived, changed) = &*room;
+        let mut state = arrived.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += 1;
+        changed.notify_all();
+        let (mut state, _) = changed
+            .wait_timeout_while(state, Duration::from_secs(5), |s| {
+                s.0 < n && !s.1
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        let together = state.0 >= n;
+        state.1 |= !together;
+        changed.notify_all();
+        sr.start("200 OK", vec![("Content-Type".into(), "text/plain".into())]);
+        Body::from(if together { "together\n" } else { "alone\n" })
+    })
+}
+
 check!(
     eight_slow_requests_overlap_on_eight_workers,
     [Part4],
+    lesson([Part2, Part3], "serves the requests one after another"),
     own_server,
     |part| {
         let _shared = shared();
-        let server = start(part, &sleepy(8, 64));
+        let options = Options {
+            workers: 8,
+            ..Options::default()
+        };
+        let server = tests::start_with_app(part, &options, Some(meeting(8)));
         let addr = server.addr();
-        let barrier = Arc::new(Barrier::new(8));
         let clients: Vec<_> = (0..8)
             .map(|_| {
-                let barrier = Arc::clone(&barrier);
                 thread::spawn(move || {
-                    let mut stream = connect(addr);
-                    barrier.wait();
-                    stream
-                        .write_all(b"GET /?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
-                        .unwrap();
-                    let sent = Instant::now();
-                    let r = ResponseReader::new(stream).next("GET").unwrap();
+                    // Closed after the answer: part 2 serves the next
+                    // client without waiting for this one to go idle.
+                    let r = request(
+                        addr,
+                        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    );
                     assert_eq!(r.status, 200);
-                    (sent, Instant::now())
+                    String::from_utf8_lossy(&r.body).into_owned()
                 })
             })
             .collect();
-        let times: Vec<_> =
+        let answers: Vec<String> =
             clients.into_iter().map(|c| c.join().unwrap()).collect();
-        // Part 3 would answer them one after another. Here every request
-        // was sent before any answer came back: all eight ran at once.
-        let last_sent = times.iter().map(|t| t.0).max().unwrap();
-        let first_done = times.iter().map(|t| t.1).min().unwrap();
+        // Each request waited in the app until all eight were in it: the
+        // eight workers ran them at the same time. Parts 2 and 3 run the
+        // app for one request at a time, so the first gives up waiting.
         assert!(
-            last_sent < first_done,
-            "some request finished before the last one started"
+            answers.iter().all(|a| a == "together\n"),
+            "serves the requests one after another: {answers:?}"
         );
     }
 );
@@ -99,14 +124,18 @@ check!(
 check!(
     a_fast_request_overtakes_a_slow_one,
     [Part4],
+    lesson([Part2, Part3], "the fast request waits for the slow one"),
     own_server,
     |part| {
         let _shared = shared();
         let server = start(part, &sleepy(2, 64));
         let addr = server.addr();
         let mut slow = connect(addr);
-        slow.write_all(b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
+        // Closed after the answer: part 2 then goes on to the next client.
+        slow.write_all(
+            b"GET /?ms=1500 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
         let fast = request(addr, b"GET /?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(fast.status, 200);
         // The fast answer is here; the slow one is not yet (the opposite of
@@ -115,7 +144,7 @@ check!(
         let mut peek = [0u8; 16];
         assert!(
             slow.peek(&mut peek).is_err(),
-            "the slow request finished first"
+            "the fast request waits for the slow one, which finishes first"
         );
     }
 );

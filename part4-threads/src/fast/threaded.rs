@@ -25,6 +25,7 @@
 //!            a parked job? ── resume ──▶ exchange.fill(piece) …
 //! ```
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -36,10 +37,11 @@ use part2_gateway::request::RequestHead;
 use part2_gateway::response::RequestFacts;
 use part3_selectors::connection::ConnId;
 use part3_selectors::dispatch::{Dispatch, Output, Progress, Request};
+use part3_selectors::trace::Tracer;
 
 use super::pool::{Pool, STALE, Task};
 use crate::pool::lock;
-use crate::threaded::{Summary, queue_full};
+use crate::threaded::{Summary, Worker, queue_full, trace_loop, trace_woken};
 
 /// About how many bytes a worker hands the loop at a time; the same as
 /// the loop's own write chunk, so one piece is one `write`.
@@ -145,6 +147,17 @@ impl Shared {
 struct Mailbox {
     inbox: Mutex<Inbox>,
     shared: Arc<Shared>,
+    /// `--trace` only: where the job's lines go. Boxed: one pointer,
+    /// `None` without `--trace`.
+    trace: Option<Box<MailboxTrace>>,
+}
+
+/// With `--trace`, where a mailbox's jobs write their lines, and which
+/// connection it serves now, for the loop to take their lines in when it
+/// takes their bytes.
+struct MailboxTrace {
+    tracer: Tracer,
+    id: Mutex<Option<ConnId>>,
 }
 
 /// Mailboxes of finished responses, kept by the loop for new ones: no
@@ -193,6 +206,14 @@ struct Ticket {
 }
 
 impl Ticket {
+    /// A trace line about the job, from its worker.
+    fn trace(&self, event: fmt::Arguments<'_>) {
+        if let Some(trace) = &self.mailbox.trace {
+            trace.tracer.line(self.id, event);
+            self.mailbox.shared.wake_loop(); // to print it
+        }
+    }
+
     /// Counts a job in flight from the moment it is made.
     fn new(id: ConnId, mailbox: Arc<Mailbox>) -> Self {
         // Only the loop makes tickets, so only the loop writes here.
@@ -208,6 +229,10 @@ impl Ticket {
     /// and tells it so. Never waits: [`Ticket::park_if_full`] keeps the
     /// job from getting too far ahead. `false` if the connection is gone.
     fn put(&mut self, mut piece: Vec<u8>, summary: Option<Summary>) -> bool {
+        if summary.is_some() {
+            // Before the loop can hear of it: its lines come after this.
+            self.trace(format_args!("job finished"));
+        }
         let mut inbox = lock(&self.mailbox.inbox);
         if inbox.loop_gone {
             return false;
@@ -253,6 +278,7 @@ impl Ticket {
             drop(inbox);
             return Some((exchange, self));
         }
+        self.trace(format_args!("job parked"));
         inbox.parked = Some(Work(Step::Resume {
             exchange,
             ticket: self,
@@ -273,6 +299,7 @@ impl Drop for Ticket {
                 inbox.loop_gone
             };
             if !told {
+                self.trace(format_args!("job died before its last bytes"));
                 // The job panicked before its last piece: the loop must
                 // look at the connection, or it would wait for it forever.
                 shared.news_for(self.id);
@@ -307,6 +334,8 @@ pub struct Threaded {
     /// Heads of finished requests, for the loop to parse new ones into:
     /// reused rather than freed a turn after they were made.
     heads: Vec<RequestHead>,
+    /// `--trace`: where the jobs' lines go.
+    tracer: Option<Tracer>,
 }
 
 /// How many finished request heads the dispatcher keeps for reuse.
@@ -332,6 +361,7 @@ impl Threaded {
             batch: Vec::new(),
             room: None,
             heads: Vec::new(),
+            tracer: None,
         }
     }
 
@@ -352,19 +382,33 @@ impl Dispatch for Threaded {
         let _ = self.shared.waker.set(waker);
     }
 
+    fn trace_to(&mut self, tracer: Tracer) {
+        self.tracer = Some(tracer);
+    }
+
     // ANCHOR: dispatch
     fn dispatch(&mut self, id: ConnId, request: Request) -> Box<dyn Output> {
         // The jobs of this turn are not in the queue yet: count them.
         let room = *self.room.get_or_insert_with(|| self.pool.room());
         if room <= self.batch.len() {
+            trace_loop(&self.tracer, id, format_args!("queue full: 503"));
             return queue_full(RequestFacts::of(&request.head));
         }
         let mailbox = lock(&self.spares).pop().unwrap_or_else(|| {
             Arc::new(Mailbox {
                 inbox: Mutex::new(Inbox::new()),
                 shared: Arc::clone(&self.shared),
+                trace: self.tracer.clone().map(|tracer| {
+                    let id = Mutex::new(None);
+                    Box::new(MailboxTrace { tracer, id })
+                }),
             })
         });
+        if let Some(trace) = &mailbox.trace {
+            *lock(&trace.id) = Some(id);
+        }
+        // Queued at the turn's end, before any worker can take it.
+        trace_loop(&self.tracer, id, format_args!("job queued"));
         let ticket = Ticket::new(id, Arc::clone(&mailbox));
         // Not queued yet: see `turn_end`.
         self.batch.push(Work(Step::Start { request, ticket }));
@@ -407,10 +451,13 @@ impl Dispatch for Threaded {
     }
 
     fn woken(&mut self, ready: &mut Vec<ConnId>) {
+        let before = ready.len();
         // Take every id at once; news after this needs a new wake-up.
         let mut news = lock(&self.shared.ready);
         ready.append(&mut news.ids);
         news.told = false;
+        drop(news);
+        trace_woken(&self.tracer, &ready[before..]);
     }
 
     fn busy(&self) -> bool {
@@ -461,7 +508,10 @@ impl Task for Work {
     fn run(self) {
         match self.0 {
             Step::Start { request, ticket } => run_job(request, ticket),
-            Step::Resume { exchange, ticket } => pull(exchange, ticket),
+            Step::Resume { exchange, ticket } => {
+                ticket.trace(format_args!("job resumed by {Worker}"));
+                pull(exchange, ticket);
+            }
         }
     }
 }
@@ -469,6 +519,7 @@ impl Task for Work {
 
 /// What a worker does for one request: run the app, then pull its body.
 fn run_job(request: Request, ticket: Ticket) {
+    ticket.trace(format_args!("job taken by {Worker}"));
     let Request { head, body, info } = request;
     // The body was read whole by the loop (into memory, or a file when it
     // is large): the app never waits on the socket.
@@ -543,6 +594,12 @@ impl Output for Reply {
             self.pool.resume(job);
         }
         self.started |= got;
+        if let Some(trace) = &self.mailbox.trace
+            && (got || summary.is_some() || worker_gone)
+            && let Some(id) = *lock(&trace.id)
+        {
+            trace.tracer.take_in(id); // the job's lines come before our write
+        }
         if summary.is_some() {
             self.summary = summary;
             Progress::Done
