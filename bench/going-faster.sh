@@ -5,8 +5,9 @@
 #   bash bench/going-faster.sh                  # all of them
 #   bash bench/going-faster.sh counts wakeups   # some
 #
-# Figures: results (bench/run.sh), ab, counts, ablations, mallocs,
-# wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle (part4/).
+# Figures: results (bench/run.sh), ab, counts, ablations, wouldblock,
+# mallocs, wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle
+# (part4/).
 #
 # Linux only. Needs wrk, python3, perf, and root (perf's syscall
 # tracepoints, and a uprobe on libc's malloc for `mallocs`). Run it on a
@@ -19,7 +20,7 @@ OUT=book/src/going-faster
 P4=book/src/part4
 T=${CARGO_TARGET_DIR:-target}/release
 PEERS=${CARGO_TARGET_DIR:-peers/target}/release/peers
-WHICH=${*:-results ab counts ablations mallocs wakeups stale sleep part4-sleep part4-idle}
+WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle}
 PORT=18920
 TMP=$(mktemp -d)
 PIDS=()
@@ -76,9 +77,15 @@ fi
 # measure ROUNDS NAME=CMD...: medians over ROUNDS rounds (servers in
 # turns) of the server's CPU µs per request and, from perf stat over the
 # whole process, context switches, futex and epoll_wait calls per request.
+# With RECV=1, a last column counts recvfrom calls (reads) per request.
 measure() {
     local rounds=$1; shift
     local ev=context-switches,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait
+    local cols="2 3 4 5"
+    if [ -n "${RECV:-}" ]; then
+        ev=$ev,syscalls:sys_enter_recvfrom
+        cols="$cols 6"
+    fi
     local ticks; ticks=$(getconf CLK_TCK)
     : > "$TMP/rows"
     for r in $(seq "$rounds"); do
@@ -98,15 +105,18 @@ measure() {
                 $3 == "context-switches" { cs = $1 }
                 $3 ~ /futex/ { fx = $1 }
                 $3 ~ /epoll_wait/ { ep = $1 }
-                END { printf "%s %.2f %.3f %.3f %.3f\n", n, t / hz / r * 1e6, cs / r, fx / r, ep / r }' \
+                $3 ~ /recvfrom/ { rf = $1 }
+                END { printf "%s %.2f %.3f %.3f %.3f %.3f\n", n, t / hz / r * 1e6, cs / r, fx / r, ep / r, rf / r }' \
                 "$TMP/perf" >> "$TMP/rows"
         done
     done
-    printf '%-34s %8s %10s %8s %8s\n' "server (medians of $rounds rounds)" "µs/req" "switches" "futex" "epoll"
+    printf '%-34s %8s %10s %8s %8s' "server (medians of $rounds rounds)" "µs/req" "switches" "futex" "epoll"
+    if [ -n "${RECV:-}" ]; then printf ' %8s' recvfrom; fi
+    echo
     for spec in "$@"; do
         local name=${spec%%=*} col
         printf '%-34s' "$name"
-        for col in 2 3 4 5; do
+        for col in $cols; do
             printf ' %8s' "$(awk -v n="$name" -v c=$col '$1 == n {print $c}' "$TMP/rows" | median)"
         done
         echo
@@ -179,6 +189,41 @@ PY
         measure 5 "${specs[@]}"
         echo "load average after: $(loadavg)"
     } > "$OUT/ablations.txt"
+fi
+
+# --- wouldblock: the read that only hears WouldBlock --------------------
+# A copy of the committed source whose connection stops reading at a short
+# read (fewer bytes than the scratch buffer holds), as tokio does on epoll
+# and kqueue, instead of reading on until WouldBlock; measured in turns
+# with the real thing, Part 4's tuned dispatcher and Part 3.
+if want wouldblock; then
+    SHORT=$TMP/short
+    mkdir -p "$SHORT"
+    git archive HEAD | tar -x -C "$SHORT"
+    python3 - "$SHORT/part3-selectors/src/connection.rs" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+anchor = "                    got = true;\n"
+assert text.count(anchor) == 1, anchor
+open(path, "w").write(text.replace(anchor, anchor +
+    "                    if n < ctx.scratch.len() {\n"
+    "                        self.readable = false;\n"
+    "                        return Ok(true);\n"
+    "                    }\n"))
+PY
+    (cd "$SHORT" && CARGO_TARGET_DIR=target cargo build --release -q \
+        -p part3-selectors -p part4-threads)
+    {
+        echo "Reading until WouldBlock, and a copy that stops at a short read; per"
+        echo "request, under wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
+        echo "load average before: $(loadavg)"
+        RECV=1 measure 5 "part4-fast=$T/part4-threads $FAST" \
+            "part4-fast-short-read=$SHORT/target/release/part4-threads $FAST" \
+            "part3=$T/part3-selectors --port PORT --app hello" \
+            "part3-short-read=$SHORT/target/release/part3-selectors --port PORT --app hello"
+        echo "load average after: $(loadavg)"
+    } > "$OUT/wouldblock.txt"
 fi
 
 # --- mallocs: allocations per request (a uprobe on libc's malloc) -------
