@@ -501,7 +501,8 @@ check!(
 );
 
 // RFC 9110 §15.3.7: a 206 carries the Vary a 200 would (the demo's 200
-// varies with Accept-Encoding); §15.4.5: so does a 304.
+// varies with Accept-Encoding); §15.4.5: so does a 304, and the ETag the
+// 200 would have had, weak for a gzipped copy.
 check!(
     parts_and_304s_through_gzip_vary_like_the_200,
     [Part2, Part3, Part4],
@@ -522,6 +523,14 @@ check!(
         let not_modified = request(s.addr(), &get("/static/index.html", &inm));
         assert_eq!(not_modified.status, 304);
         assert_eq!(not_modified.header("Vary"), Some("Accept-Encoding"));
+        assert_eq!(not_modified.header("ETag"), Some(etag));
+        // A client holding the gzipped copy's weak tag gets that tag back.
+        let weak = full.header("ETag").expect("ETag");
+        assert_eq!(weak, format!("W/{etag}"));
+        let inm = format!("{ae}If-None-Match: \"other\", {weak}\r\n");
+        let not_modified = request(s.addr(), &get("/static/index.html", &inm));
+        assert_eq!(not_modified.status, 304);
+        assert_eq!(not_modified.header("ETag"), Some(weak));
     }
 );
 

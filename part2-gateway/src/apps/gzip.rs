@@ -184,6 +184,7 @@ impl<A: App> App for Gzip<A> {
         // Read the request before the inner app may rewrite the environ.
         let wanted = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"));
         let head = environ.method() == "HEAD";
+        let if_none_match = environ.get("HTTP_IF_NONE_MATCH").map(str::to_owned);
         // The inner app talks to our StartResponse, so we see its answer
         // before the server does, and can change it.
         let mut inner = StartResponse::new();
@@ -208,6 +209,9 @@ impl<A: App> App for Gzip<A> {
                 && compressible_type(header(&headers, "Content-Type"));
             if part || code == 304 {
                 add_vary(&mut headers);
+            }
+            if code == 304 {
+                weaken_as_sent(&mut headers, if_none_match.as_deref());
             }
             start_response.start(&status, headers);
             return body;
@@ -273,6 +277,22 @@ fn recode_headers(headers: &mut Headers) {
     for (name, value) in headers.iter_mut() {
         if name.eq_ignore_ascii_case("ETag") && !value.starts_with("W/") {
             *value = format!("W/{value}");
+        }
+    }
+}
+
+/// A 304 must carry the tag its 200 would have (RFC 9110 §15.4.5). The
+/// inner app matched the client's tag weakly; if the client holds our
+/// weak `W/"x"` for the inner app's strong `"x"`, its copy was gzipped,
+/// and the 304 says `W/"x"` too.
+fn weaken_as_sent(headers: &mut Headers, if_none_match: Option<&str>) {
+    let Some(held) = if_none_match else { return };
+    for (name, value) in headers.iter_mut() {
+        if name.eq_ignore_ascii_case("ETag") && !value.starts_with("W/") {
+            let weak = format!("W/{value}");
+            if held.split(',').any(|tag| tag.trim() == weak) {
+                *value = weak;
+            }
         }
     }
 }
