@@ -13,8 +13,9 @@ pub mod client;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 /// The parts a check can be marked with.
@@ -295,35 +296,27 @@ pub fn start_threaded(
 ) -> TestServer {
     let addr = "127.0.0.1:0".parse().expect("address");
     let (size, queue) = (options.workers, options.queue);
+    // The plain and the fast pool and dispatcher have the same methods but
+    // share no trait: one body, for the module named.
+    macro_rules! serve_with {
+        ($($module:ident)::+) => {{
+            use $($module)::+::{Pool, Threaded};
+            let pool = Arc::new(Pool::new(size, queue).expect("workers"));
+            let dispatch = Threaded::new(app, Arc::clone(&pool));
+            let monitor = dispatch.monitor();
+            let server =
+                part3_selectors::EventLoop::bind(addr, dispatch, config)
+                    .expect("bind 127.0.0.1:0");
+            let workers = Workers {
+                live: Box::new(move || pool.live_workers()),
+                in_flight: Box::new(move || monitor.in_flight()),
+            };
+            (server.spawn().expect("spawn event loop"), workers)
+        }};
+    }
     let (handle, workers) = match part {
-        Part::Part4 => {
-            use part4_threads::{Pool, Threaded};
-            let pool = Arc::new(Pool::new(size, queue).expect("workers"));
-            let dispatch = Threaded::new(app, Arc::clone(&pool));
-            let monitor = dispatch.monitor();
-            let server =
-                part3_selectors::EventLoop::bind(addr, dispatch, config)
-                    .expect("bind 127.0.0.1:0");
-            let workers = Workers {
-                live: Box::new(move || pool.live_workers()),
-                in_flight: Box::new(move || monitor.in_flight()),
-            };
-            (server.spawn().expect("spawn event loop"), workers)
-        }
-        Part::Part4Fast => {
-            use part4_threads::fast::{Pool, Threaded};
-            let pool = Arc::new(Pool::new(size, queue).expect("workers"));
-            let dispatch = Threaded::new(app, Arc::clone(&pool));
-            let monitor = dispatch.monitor();
-            let server =
-                part3_selectors::EventLoop::bind(addr, dispatch, config)
-                    .expect("bind 127.0.0.1:0");
-            let workers = Workers {
-                live: Box::new(move || pool.live_workers()),
-                in_flight: Box::new(move || monitor.in_flight()),
-            };
-            (server.spawn().expect("spawn event loop"), workers)
-        }
+        Part::Part4 => serve_with!(part4_threads),
+        Part::Part4Fast => serve_with!(part4_threads::fast),
         other => panic!("{other:?} has no worker pool"),
     };
     TestServer {
@@ -498,19 +491,30 @@ pub struct Binary {
     addr: SocketAddr,
     /// The first line it printed on stdout.
     pub serving_line: String,
+    /// The lines it printed after that, for a binary started with
+    /// [`spawn_logged`](Self::spawn_logged); any other drops them.
+    lines: Option<Receiver<String>>,
 }
 
 impl Binary {
     /// Runs `name --port 0 args…` and waits for its serving line.
     pub fn spawn(name: &str, args: &[&str]) -> Binary {
-        Self::spawn_command(Command::new(binary_path(name)), name, args)
+        Self::spawn_command(Command::new(binary_path(name)), name, args, false)
     }
 
     /// Runs `part`'s binary (with the flags that make it that part, see
     /// [`Part::args`]) and `args`.
     pub fn spawn_part(part: Part, args: &[&str]) -> Binary {
-        let all: Vec<&str> = part.args().iter().chain(args).copied().collect();
-        Self::spawn(part.binary(), &all)
+        Self::spawn(part.binary(), &part_args(part, args))
+    }
+
+    /// Like [`spawn_part`](Self::spawn_part), keeping what the binary
+    /// prints for [`next_line`](Self::next_line): for checks that watch
+    /// its log or `--trace`, as a reader watches the terminal.
+    pub fn spawn_logged(part: Part, args: &[&str]) -> Binary {
+        let command = Command::new(binary_path(part.binary()));
+        let args = part_args(part, args);
+        Self::spawn_command(command, part.binary(), &args, true)
     }
 
     /// Like [`spawn`](Self::spawn), with at most `limit` open files
@@ -527,13 +531,14 @@ impl Binary {
             .arg("-c")
             .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
             .arg(binary_path(name));
-        Self::spawn_command(command, name, args)
+        Self::spawn_command(command, name, args, false)
     }
 
     fn spawn_command(
         mut command: Command,
         name: &str,
         args: &[&str],
+        keep_lines: bool,
     ) -> Binary {
         let mut child = command
             .args(["--port", "0"])
@@ -544,21 +549,48 @@ impl Binary {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
+        let lines = read_lines(stdout);
         // The child prints its serving line right after binding; if it
-        // dies instead, read_line returns 0 and we fail below.
-        stdout.read_line(&mut line).expect("read serving line");
-        // Keep draining its log so the child never blocks on a full pipe.
-        std::thread::spawn(move || {
-            std::io::copy(&mut stdout, &mut std::io::sink())
-        });
+        // dies instead, its stdout ends and we fail here.
+        let line = lines
+            .recv_timeout(client::TIMEOUT)
+            .unwrap_or_else(|e| panic!("no serving line from {name}: {e}"));
         let addr = parse_serving_line(&line)
             .unwrap_or_else(|| panic!("{name} printed {line:?}"));
         Binary {
             child,
             addr,
             serving_line: line.trim_end().to_string(),
+            lines: keep_lines.then_some(lines),
+        }
+    }
+
+    /// The next line the binary printed, waiting for it at most
+    /// [`client::TIMEOUT`], so a server that stays silent fails the check
+    /// instead of hanging it.
+    ///
+    /// # Panics
+    ///
+    /// If no line comes in time, or for a binary not started with
+    /// [`spawn_logged`](Self::spawn_logged).
+    pub fn next_line(&self) -> String {
+        let lines = self.lines.as_ref().expect("started with spawn_logged");
+        lines
+            .recv_timeout(client::TIMEOUT)
+            .unwrap_or_else(|e| panic!("no line from the server: {e}"))
+    }
+
+    /// The lines the binary prints next, up to and including the first
+    /// that starts with `prefix`.
+    pub fn lines_until(&self, prefix: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.next_line();
+            let done = line.starts_with(prefix);
+            lines.push(line);
+            if done {
+                return lines;
+            }
         }
     }
 
@@ -619,6 +651,33 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The flags that make `part`'s binary that part, then `args`.
+fn part_args<'a>(part: Part, args: &[&'a str]) -> Vec<&'a str> {
+    part.args().iter().chain(args).copied().collect()
+}
+
+/// Each line `stdout` prints, without its line end, on a channel. Once
+/// the receiver is gone the rest is drained unread: a child whose pipe
+/// fills up would block on its next write.
+fn read_lines(stdout: ChildStdout) -> Receiver<String> {
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut line = Vec::new();
+        while stdout.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            if send.send(text.to_string()).is_err() {
+                let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+                return;
+            }
+            line.clear();
+        }
+    });
+    lines
 }
 
 /// The address in `Serving HTTP on http://HOST:PORT/ ...`.

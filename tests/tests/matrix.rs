@@ -28,6 +28,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("threads.rs", "Slow apps, a worker pool, shutdown"),
     ("conformance.rs", "RFC 9110 and RFC 9112, rule by rule"),
     ("uploads.rs", "Uploads: bodies in files, timed by progress"),
+    ("trace.rs", "Watching it work: `--trace`"),
 ];
 
 /// The columns: a mark, and its heading.

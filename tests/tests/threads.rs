@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -23,14 +23,9 @@ use tests::{
     Options, Part, TestServer, check, loop_config, start, start_threaded,
 };
 
-// For `Logged`, which the shutdown checks signal (Unix only).
+// For the shutdown checks, which signal the binary (Unix only).
 #[cfg(unix)]
-use {
-    std::io::{BufRead, BufReader},
-    std::process::{Child, Command, Stdio},
-    std::sync::mpsc,
-    tests::{binary_path, parse_serving_line},
-};
+use tests::Binary;
 
 static EXCLUSIVE: RwLock<()> = RwLock::new(());
 
@@ -249,6 +244,33 @@ fn start_faulty(
     start_threaded(part, Arc::new(faulty), options, config)
 }
 
+/// Part 4 with the faulty app, `workers` workers, and `write_timeout`
+/// for a client that stops reading: for the checks with hogs.
+fn start_write_timed(
+    part: Part,
+    workers: usize,
+    write_timeout: Duration,
+) -> TestServer {
+    let options = Options {
+        workers,
+        ..Options::default()
+    };
+    let config = part3_selectors::Config {
+        write_timeout,
+        ..loop_config(&options)
+    };
+    start_faulty(part, &options, config)
+}
+
+/// A client that asks the faulty app for a body that never ends and
+/// never reads a byte of it.
+fn hog(addr: SocketAddr) -> TcpStream {
+    let mut hog = connect(addr);
+    hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    hog
+}
+
 fn get(addr: SocketAddr, path: &str) -> tests::client::Response {
     let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
     request(addr, req.as_bytes())
@@ -307,19 +329,9 @@ check!(
     own_server,
     |part| {
         let _shared = shared();
-        let options = Options {
-            workers: 1,
-            ..Options::default()
-        };
-        let config = part3_selectors::Config {
-            write_timeout: Duration::from_millis(300),
-            ..loop_config(&options)
-        };
-        let server = start_faulty(part, &options, config);
+        let server = start_write_timed(part, 1, Duration::from_millis(300));
         let addr = server.addr();
-        let mut hog = connect(addr);
-        hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
+        let hog = hog(addr);
         // The body never ends and `hog` never reads: once its mailbox is
         // full the job parks there and the only worker is free, so the
         // next request is served whether or not the write timeout has
@@ -343,28 +355,12 @@ check!(
     own_server,
     |part| {
         let _shared = shared();
-        let options = Options {
-            workers: 2,
-            ..Options::default()
-        };
         // Long enough that the hogs stay connected for the whole test:
         // what frees the workers here is parking, not the timeout.
-        let config = part3_selectors::Config {
-            write_timeout: Duration::from_secs(30),
-            ..loop_config(&options)
-        };
-        let server = start_faulty(part, &options, config);
+        let server = start_write_timed(part, 2, Duration::from_secs(30));
         let addr = server.addr();
-        // As many hogs as workers, each asking for a body that never ends
-        // and never reading a byte of it.
-        let hogs: Vec<_> = (0..2)
-            .map(|_| {
-                let mut hog = connect(addr);
-                hog.write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-                    .unwrap();
-                hog
-            })
-            .collect();
+        // As many hogs as workers.
+        let hogs: Vec<_> = (0..2).map(|_| hog(addr)).collect();
         let limit = Duration::from_secs(10);
         eventually("both hogs in flight", limit, || {
             server.workers().in_flight() == 2
@@ -426,69 +422,27 @@ check!(
     }
 );
 
-/// Part 4's binary, its stdout read line by line as it comes; for the
-/// shutdown checks, which signal it (Unix only).
-#[cfg(unix)]
-struct Logged {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    addr: SocketAddr,
-}
-
+/// How long the shutdown checks wait for part 4 to exit once signalled.
 #[cfg(unix)]
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Part 4's binary with the sleep app, `--verbose` and `args`, and a
+/// connection whose request, to sleep `ms`, a worker is running: for the
+/// shutdown checks, which signal it (Unix only).
 #[cfg(unix)]
-impl Logged {
-    fn spawn(part: Part, args: &[&str]) -> Logged {
-        let mut child = Command::new(binary_path(part.binary()))
-            .args(["--port", "0"])
-            .args(part.args())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (line_tx, lines) = mpsc::channel();
-        // Every line the server prints, for as long as it runs: the pipe
-        // never fills.
-        thread::spawn(move || {
-            for line in stdout.lines() {
-                let Ok(line) = line else { break };
-                if line_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let addr = parse_serving_line(&lines.recv_timeout(WAIT).unwrap());
-        Logged {
-            child,
-            lines,
-            addr: addr.unwrap(),
-        }
-    }
-
-    /// Waits for a line that contains `text`.
-    fn wait_for(&self, text: &str) {
-        while !self.lines.recv_timeout(WAIT).unwrap().contains(text) {}
-    }
-
-    fn signal(&self, name: &str) {
-        let kill = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-    }
-
-    /// Its exit code, once it exits (failing after `WAIT`).
-    fn exit_code(mut self) -> Option<i32> {
-        let (status_tx, status) = mpsc::channel();
-        thread::spawn(move || status_tx.send(self.child.wait()));
-        status.recv_timeout(WAIT).unwrap().unwrap().code()
-    }
+fn sleeping(part: Part, ms: u64, args: &[&str]) -> (Binary, TcpStream) {
+    let flags = ["--app", "sleep", "--verbose"];
+    let all: Vec<&str> = flags.iter().chain(args).copied().collect();
+    let server = Binary::spawn_logged(part, &all);
+    let mut stream = connect(server.addr());
+    let line = format!("GET /?ms={ms} HTTP/1.1");
+    stream
+        .write_all(format!("{line}\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    // `--verbose` prints the request head once the loop has parsed it
+    // and handed it to a worker: now the request is in flight.
+    server.lines_until(&format!("< {line}"));
+    (server, stream)
 }
 
 // Unix only, as the signals these two send.
@@ -499,17 +453,7 @@ check!(
     own_server,
     |part| {
         let _shared = shared();
-        let server = Logged::spawn(
-            part,
-            &["--app", "sleep", "--workers", "2", "--verbose"],
-        );
-        let mut stream = connect(server.addr);
-        stream
-            .write_all(b"GET /?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        // `--verbose` prints the request head once the loop has parsed it
-        // and handed it to a worker: now the request is in flight.
-        server.wait_for("< GET /?ms=1000");
+        let (mut server, stream) = sleeping(part, 1000, &["--workers", "2"]);
         let signalled = Instant::now();
         server.signal("INT");
         let r = ResponseReader::new(stream).next("GET").unwrap();
@@ -517,7 +461,7 @@ check!(
             (r.status, r.body.as_slice()),
             (200, &b"slept 1000 ms\n"[..])
         );
-        assert_eq!(server.exit_code(), Some(0));
+        assert_eq!(server.wait_exit(WAIT), Some(0));
         // It did not sit out its 10 s shutdown timeout: the last job's
         // end woke the draining loop.
         assert!(signalled.elapsed() < Duration::from_secs(5));
@@ -531,19 +475,12 @@ check!(
     own_server,
     |part| {
         let _shared = shared();
-        let server = Logged::spawn(
-            part,
-            &["--app", "sleep", "--shutdown-timeout", "1", "--verbose"],
-        );
-        let mut stream = connect(server.addr);
-        stream
-            .write_all(b"GET /?ms=10000 HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        server.wait_for("< GET /?ms=10000");
+        let (mut server, stream) =
+            sleeping(part, 10_000, &["--shutdown-timeout", "1"]);
         server.signal("TERM");
         // The process leaves the stuck worker behind and exits cleanly,
         // before the request is done; the client gets no answer.
-        assert_eq!(server.exit_code(), Some(0));
+        assert_eq!(server.wait_exit(WAIT), Some(0));
         let mut reader = ResponseReader::new(stream);
         assert!(reader.closed(), "the connection was left open");
     }

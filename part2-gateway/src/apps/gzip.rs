@@ -184,7 +184,8 @@ impl<A: App> App for Gzip<A> {
         // Read the request before the inner app may rewrite the environ.
         let wanted = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"));
         let head = environ.method() == "HEAD";
-        let if_none_match = environ.get("HTTP_IF_NONE_MATCH").map(str::to_owned);
+        let if_none_match =
+            environ.get("HTTP_IF_NONE_MATCH").map(str::to_owned);
         // The inner app talks to our StartResponse, so we see its answer
         // before the server does, and can change it.
         let mut inner = StartResponse::new();
