@@ -7,7 +7,7 @@
 #
 # Figures: results (bench/run.sh), ab, counts, ablations, wouldblock,
 # mallocs, wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle
-# (part4/).
+# (part4/); trace, part2-c50 (measuring/).
 #
 # Linux only. Needs wrk, python3, perf, and root (perf's syscall
 # tracepoints, and a uprobe on libc's malloc for `mallocs`). Run it on a
@@ -20,7 +20,7 @@ OUT=book/src/going-faster
 P4=book/src/part4
 T=${CARGO_TARGET_DIR:-target}/release
 PEERS=${CARGO_TARGET_DIR:-peers/target}/release/peers
-WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle}
+WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50}
 PORT=18920
 TMP=$(mktemp -d)
 PIDS=()
@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is required" >&2; exit 2; }
-cargo build --release -q -p part3-selectors -p part4-threads -p solutions
+cargo build --release -q -p part2-gateway -p part3-selectors -p part4-threads -p solutions
 (cd peers && cargo build --release -q)
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -224,6 +224,53 @@ PY
             "part3-short-read=$SHORT/target/release/part3-selectors --port PORT --app hello"
         echo "load average after: $(loadavg)"
     } > "$OUT/wouldblock.txt"
+fi
+
+# --- trace: what --trace costs when it is off ---------------------------
+# A copy of the committed source with every trace point compiled away
+# (Part 3's trace! expands to nothing, Part 4's tracer checks are always
+# false), measured in turns with the real thing, trace off in both.
+if want trace; then
+    BARE=$TMP/bare
+    mkdir -p "$BARE"
+    git archive HEAD | tar -x -C "$BARE"
+    python3 - "$BARE" <<'PY'
+import re, sys
+root = sys.argv[1]
+def patch(rel, old, new, count):
+    path = f"{root}/{rel}"
+    text = open(path).read()
+    assert text.count(old) == count, (rel, old, text.count(old))
+    open(path, "w").write(text.replace(old, new))
+patch("part3-selectors/src/trace.rs",
+      "        if $log.tracing() {\n", "        if false && $log.tracing() {\n", 1)
+patch("part4-threads/src/threaded.rs",
+      "if let Some(tracer) = tracer {",
+      "if let Some(tracer) = tracer.as_ref().filter(|_| false) {", 2)
+patch("part4-threads/src/threaded.rs",
+      "if let Some(tracer) = &self.tracer",
+      "if let Some(tracer) = self.tracer.as_ref().filter(|_| false)", 2)
+PY
+    (cd "$BARE" && CARGO_TARGET_DIR=target cargo build --release -q \
+        -p part3-selectors -p part4-threads)
+    {
+        echo "With --trace off, and a copy with every trace point compiled away;"
+        echo "per request, under wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
+        echo "load average before: $(loadavg)"
+        measure 7 "part3=$T/part3-selectors --port PORT --app hello" \
+            "part3-no-trace=$BARE/target/release/part3-selectors --port PORT --app hello" \
+            "part4=$T/part4-threads $PLAIN" \
+            "part4-no-trace=$BARE/target/release/part4-threads $PLAIN"
+        echo "load average after: $(loadavg)"
+    } > book/src/measuring/trace-off.txt
+fi
+
+# --- part2-c50: wrk's 50 connections against a server that takes one ----
+if want part2-c50; then
+    up "$T/part2-gateway" --port "$PORT" --app hello
+    wrk -t1 -c50 -d5s --latency "http://127.0.0.1:$PORT/hello" \
+        | sed "s/:$PORT/:18812/" > book/src/measuring/part2-c50.txt
+    down
 fi
 
 # --- mallocs: allocations per request (a uprobe on libc's malloc) -------
