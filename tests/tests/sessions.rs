@@ -301,6 +301,7 @@ const MANIFEST: &[Session] = &[
     with_terminal("part3-lab-slow-app.txt", "part3-lab-slow-app-terminal.txt"),
     s("part3-lab-no-read.txt", Part::Part3, book_defaults)
         .timeout(Duration::from_secs(20)),
+    with_terminal("part3-lab-reset.txt", "part3-lab-reset-terminal.txt"),
     terminal("part4-start.txt"),
     s(
         "part4-curl-queue-full.txt",
@@ -320,6 +321,7 @@ const MANIFEST: &[Session] = &[
         "part4-lab-queue-full-terminal.txt",
     ),
     with_terminal("part4-lab-drain.txt", "part4-lab-drain-terminal.txt"),
+    with_terminal("part4-lab-reset.txt", "part4-lab-reset-terminal.txt"),
 ];
 
 /// A session served by `part`, in-process.
