@@ -545,6 +545,9 @@ pub fn reset(s: &Settings, out: &mut dyn Write) -> Result<Reset, Failure> {
     .into_bytes();
     request.extend_from_slice(b"only these bytes of the promised MiB");
     let mut conn = s.open()?;
+    // Let the server accept before the bytes arrive, so that a --trace
+    // shows the same steps every time.
+    thread::sleep(RESET_SETTLE);
     t.sent(&request);
     if let Err(e) = conn.send(&request) {
         t.note(format!("(write failed: {e})"));
@@ -568,19 +571,22 @@ pub fn reset(s: &Settings, out: &mut dyn Write) -> Result<Reset, Failure> {
     t.sent(&request);
     let after = match Conn::open(s.addr, s.timeout) {
         Err(e) => Err(format!("cannot connect any more: {e}")),
-        Ok(mut conn) => match conn.send(&request) {
-            Err(e) => Err(format!("write failed: {e}")),
-            Ok(()) => {
-                let reply = conn.read_response("GET")?;
-                t.read_result(&reply);
-                match reply {
-                    Reply::Response(r) => Ok(r.status),
-                    Reply::Closed => Err("closed without answering".into()),
-                    Reply::TimedOut(_) => Err("no answer in time".into()),
-                    Reply::Failed(e) => Err(e.to_string()),
+        Ok(mut conn) => {
+            thread::sleep(RESET_SETTLE);
+            match conn.send(&request) {
+                Err(e) => Err(format!("write failed: {e}")),
+                Ok(()) => {
+                    let reply = conn.read_response("GET")?;
+                    t.read_result(&reply);
+                    match reply {
+                        Reply::Response(r) => Ok(r.status),
+                        Reply::Closed => Err("closed without answering".into()),
+                        Reply::TimedOut(_) => Err("no answer in time".into()),
+                        Reply::Failed(e) => Err(e.to_string()),
+                    }
                 }
             }
-        },
+        }
     };
     match &after {
         Ok(status) => t.note(format!("=> still serving: {status}")),
@@ -588,6 +594,9 @@ pub fn reset(s: &Settings, out: &mut dyn Write) -> Result<Reset, Failure> {
     }
     Ok(Reset { after })
 }
+
+/// How long `reset` waits between connecting and sending.
+const RESET_SETTLE: Duration = Duration::from_millis(100);
 
 /// How many of `no-read`'s requests go in one write.
 const NO_READ_BATCH: usize = 64;

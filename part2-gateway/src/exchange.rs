@@ -250,9 +250,9 @@ impl Exchange {
     }
 
     /// Closes the connection after this response (the server could not
-    /// keep the stream in sync). If the head has not been handed out
-    /// yet, it is rewritten to say `Connection: close`: a server that
-    /// will close should say so (RFC 9112 §9.6).
+    /// keep the stream in sync, or is shutting down). If the head has not
+    /// been handed out yet, it is rewritten to say `Connection: close`: a
+    /// server that will close should say so (RFC 9112 §9.6).
     pub fn close_after(&mut self) {
         let ka = b"Connection: keep-alive\r\n";
         if self.plan.keep_alive && self.head.ends_with(b"\r\n\r\n") {

@@ -253,9 +253,13 @@ impl Connection {
         self.readable = true;
     }
 
-    /// Ends keep-alive: the current response is the last.
+    /// Ends keep-alive: the current response is the last, and says so if
+    /// its head has not gone out yet (a Part 4 app may still be running).
     pub fn close_after_response(&mut self) {
         self.close_after = true;
+        if let Phase::Respond { output, .. } = &mut self.phase {
+            output.close_after();
+        }
     }
 
     // ANCHOR: set-deadline

@@ -55,6 +55,9 @@ pub trait Output: Send {
     fn body_bytes(&self) -> u64;
     /// What went wrong, if anything, for the log.
     fn problem(&self) -> Option<String>;
+    /// The server will close after this response: say so in the head if
+    /// it has not gone out yet (RFC 9112 §9.6).
+    fn close_after(&mut self) {}
 }
 
 /// Part 2's exchange is an output that is never pending: the app's body
@@ -82,6 +85,10 @@ impl Output for Exchange {
 
     fn problem(&self) -> Option<String> {
         Exchange::problem(self).map(str::to_string)
+    }
+
+    fn close_after(&mut self) {
+        Exchange::close_after(self);
     }
 }
 

@@ -227,6 +227,9 @@ struct Inbox {
     job_gone: bool,
     /// The loop's end is gone: the connection closed.
     loop_gone: bool,
+    /// The loop will close after this response (it is shutting down):
+    /// a head not made yet must say `Connection: close`.
+    close: bool,
     /// The rest of a job that found `AHEAD` bytes unwritten, waiting for
     /// the loop to take them.
     parked: Option<Job>,
@@ -393,7 +396,11 @@ fn serve(app: &dyn App, request: Request, sender: Sender) {
     // while a slow client sends.
     let mut environ = body.environ(&head, &info);
     // `respond` catches a panicking app and makes it a 500.
-    let exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    let mut exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    // The loop began to shut down while the app ran: the head says so.
+    if lock(&sender.mailbox.inbox).close {
+        exchange.close_after();
+    }
     // The request is done with: let it go before a long body.
     drop(environ);
     drop(head);
@@ -524,6 +531,12 @@ impl Output for Reply {
 
     fn problem(&self) -> Option<String> {
         self.summary.as_ref().and_then(|s| s.problem.clone())
+    }
+
+    /// Read by the job before it makes the head; once the head is made,
+    /// it is too late, and the connection just closes after it.
+    fn close_after(&mut self) {
+        lock(&self.mailbox.inbox).close = true;
     }
 }
 

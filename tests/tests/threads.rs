@@ -445,7 +445,7 @@ fn sleeping(part: Part, ms: u64, args: &[&str]) -> (Binary, TcpStream) {
     (server, stream)
 }
 
-// Unix only, as the signals these two send.
+// Unix only, as the signals these three send.
 #[cfg(unix)]
 check!(
     sigint_lets_the_request_in_flight_finish,
@@ -465,6 +465,31 @@ check!(
         // It did not sit out its 10 s shutdown timeout: the last job's
         // end woke the draining loop.
         assert!(signalled.elapsed() < Duration::from_secs(5));
+    }
+);
+
+// RFC 9112 §9.6: a server that will close after a response SHOULD say
+// `Connection: close` in it. The app of a keep-alive request still runs
+// on a worker when the shutdown begins, so its head is made after that:
+// it says so, and the connection closes after it.
+#[cfg(unix)]
+check!(
+    sigint_while_the_app_runs_says_close,
+    [Part4],
+    own_server,
+    |part| {
+        let _shared = shared();
+        let (mut server, stream) = sleeping(part, 1000, &[]);
+        server.signal("INT");
+        let mut reader = ResponseReader::new(stream);
+        let r = reader.next("GET").unwrap();
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, &b"slept 1000 ms\n"[..])
+        );
+        assert_eq!(r.header("Connection"), Some("close"), "{r:?}");
+        assert!(reader.closed(), "the connection was left open");
+        assert_eq!(server.wait_exit(WAIT), Some(0));
     }
 );
 

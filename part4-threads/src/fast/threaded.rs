@@ -147,6 +147,10 @@ impl Shared {
 struct Mailbox {
     inbox: Mutex<Inbox>,
     shared: Arc<Shared>,
+    /// The loop will close after this response (it is shutting down): a
+    /// head not made yet must say `Connection: close`. Apart from the
+    /// inbox, so a job reads it without taking the lock.
+    close: AtomicBool,
     /// `--trace` only: where the job's lines go. Boxed: one pointer,
     /// `None` without `--trace`.
     trace: Option<Box<MailboxTrace>>,
@@ -398,6 +402,7 @@ impl Dispatch for Threaded {
             Arc::new(Mailbox {
                 inbox: Mutex::new(Inbox::new()),
                 shared: Arc::clone(&self.shared),
+                close: AtomicBool::new(false),
                 trace: self.tracer.clone().map(|tracer| {
                     let id = Mutex::new(None);
                     Box::new(MailboxTrace { tracer, id })
@@ -526,7 +531,11 @@ fn run_job(request: Request, ticket: Ticket) {
     let mut environ = body.environ(&head, &info);
     let app = &*ticket.mailbox.shared.app;
     // `respond` catches a panicking app and makes it a 500.
-    let exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    let mut exchange = respond(app, &mut environ, RequestFacts::of(&head));
+    // The loop began to shut down while the app ran: the head says so.
+    if ticket.mailbox.close.load(Ordering::Relaxed) {
+        exchange.close_after();
+    }
     // Let go of the head before the response reaches the loop: the loop
     // hands it back (`recycle_head`), and it is reused only if nobody
     // else still holds it.
@@ -629,6 +638,12 @@ impl Output for Reply {
     fn problem(&self) -> Option<String> {
         self.summary.as_ref().and_then(|s| s.problem.clone())
     }
+
+    /// Read by the job before it makes the head; once the head is made,
+    /// it is too late, and the connection just closes after it.
+    fn close_after(&mut self) {
+        self.mailbox.close.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Reply {
@@ -677,6 +692,7 @@ impl Reply {
                 }
             };
             drop(inbox);
+            self.mailbox.close.store(false, Ordering::Relaxed);
             spares.push(Arc::clone(&self.mailbox));
         }
     }
