@@ -191,6 +191,14 @@ PY
     } > "$OUT/ablations.txt"
 fi
 
+# source_copy DIR: the committed source, unpacked in DIR, to be patched.
+source_copy() { mkdir -p "$1"; git archive HEAD | tar -x -C "$1"; }
+# build_copy DIR: release builds of parts 3 and 4 from a patched copy.
+build_copy() {
+    (cd "$1" && CARGO_TARGET_DIR=target cargo build --release -q \
+        -p part3-selectors -p part4-threads)
+}
+
 # --- wouldblock: the read that only hears WouldBlock --------------------
 # A copy of the committed source whose connection stops reading at a short
 # read (fewer bytes than the scratch buffer holds), as tokio does on epoll
@@ -198,8 +206,7 @@ fi
 # with the real thing, Part 4's tuned dispatcher and Part 3.
 if want wouldblock; then
     SHORT=$TMP/short
-    mkdir -p "$SHORT"
-    git archive HEAD | tar -x -C "$SHORT"
+    source_copy "$SHORT"
     python3 - "$SHORT/part3-selectors/src/connection.rs" <<'PY'
 import sys
 path = sys.argv[1]
@@ -212,8 +219,7 @@ open(path, "w").write(text.replace(anchor, anchor +
     "                        return Ok(true);\n"
     "                    }\n"))
 PY
-    (cd "$SHORT" && CARGO_TARGET_DIR=target cargo build --release -q \
-        -p part3-selectors -p part4-threads)
+    build_copy "$SHORT"
     {
         echo "Reading until WouldBlock, and a copy that stops at a short read; per"
         echo "request, under wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
@@ -228,14 +234,13 @@ fi
 
 # --- trace: what --trace costs when it is off ---------------------------
 # A copy of the committed source with every trace point compiled away
-# (Part 3's trace! expands to nothing, Part 4's tracer checks are always
-# false), measured in turns with the real thing, trace off in both.
+# (Part 3's trace! and Part 4's tracer checks test a constant false, and
+# the compiler drops them), measured in turns with the real thing, trace off in both.
 if want trace; then
     BARE=$TMP/bare
-    mkdir -p "$BARE"
-    git archive HEAD | tar -x -C "$BARE"
+    source_copy "$BARE"
     python3 - "$BARE" <<'PY'
-import re, sys
+import sys
 root = sys.argv[1]
 def patch(rel, old, new, count):
     path = f"{root}/{rel}"
@@ -251,8 +256,7 @@ patch("part4-threads/src/threaded.rs",
       "if let Some(tracer) = &self.tracer",
       "if let Some(tracer) = self.tracer.as_ref().filter(|_| false)", 2)
 PY
-    (cd "$BARE" && CARGO_TARGET_DIR=target cargo build --release -q \
-        -p part3-selectors -p part4-threads)
+    build_copy "$BARE"
     {
         echo "With --trace off, and a copy with every trace point compiled away;"
         echo "per request, under wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
