@@ -7,7 +7,7 @@
 #
 # Figures: results (bench/run.sh), ab, counts, ablations, wouldblock,
 # mallocs, wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle
-# (part4/); trace, part2-c50 (measuring/).
+# (part4/); trace, part2-c50, uploads (measuring/).
 #
 # Linux only. Needs wrk, python3, perf, and root (perf's syscall
 # tracepoints, and a uprobe on libc's malloc for `mallocs`). Run it on a
@@ -20,7 +20,7 @@ OUT=book/src/going-faster
 P4=book/src/part4
 T=${CARGO_TARGET_DIR:-target}/release
 PEERS=${CARGO_TARGET_DIR:-peers/target}/release/peers
-WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50}
+WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50 uploads}
 PORT=18920
 TMP=$(mktemp -d)
 PIDS=()
@@ -275,6 +275,14 @@ if want part2-c50; then
     wrk -t1 -c50 -d5s --latency "http://127.0.0.1:$PORT/hello" \
         | sed "s/:$PORT/:18812/" > book/src/measuring/part2-c50.txt
     down
+fi
+
+# --- uploads: 200 clients x 16 MiB, bodies in files and in memory -------
+if want uploads; then
+    {
+        echo '$ SERVERS="part3 part4 part4-fast" bash bench/uploads.sh'
+        SERVERS="part3 part4 part4-fast" bash bench/uploads.sh
+    } > book/src/measuring/uploads.txt
 fi
 
 # --- mallocs: allocations per request (a uprobe on libc's malloc) -------
