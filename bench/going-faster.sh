@@ -7,7 +7,7 @@
 #
 # Figures: results (bench/run.sh), ab, counts, ablations, wouldblock,
 # mallocs, wakeups, stale, sleep (going-faster/); part4-sleep, part4-idle
-# (part4/); trace, part2-c50, uploads (measuring/).
+# (part4/); trace, part2-c50, uploads, message-layer (measuring/).
 #
 # Linux only. Needs wrk, python3, perf, and root (perf's syscall
 # tracepoints, and a uprobe on libc's malloc for `mallocs`). Run it on a
@@ -20,7 +20,7 @@ OUT=book/src/going-faster
 P4=book/src/part4
 T=${CARGO_TARGET_DIR:-target}/release
 PEERS=${CARGO_TARGET_DIR:-peers/target}/release/peers
-WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50 uploads}
+WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50 uploads message-layer}
 PORT=18920
 TMP=$(mktemp -d)
 PIDS=()
@@ -283,6 +283,20 @@ if want uploads; then
         echo '$ SERVERS="part3 part4 part4-fast" bash bench/uploads.sh'
         SERVERS="part3 part4 part4-fast" bash bench/uploads.sh
     } > book/src/measuring/uploads.txt
+fi
+
+# --- message-layer: criterion's figures for the HTTP layer all parts share
+if want message-layer; then
+    ARGS="--warm-up-time 1 --measurement-time 3"
+    {
+        echo "One run on our machine (2 CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(rustc --version | cut -d' ' -f1-2))."
+        echo "load average before: $(loadavg)"
+        echo "\$ cargo bench -p part2-gateway --bench message_layer -- $ARGS"
+        # shellcheck disable=SC2086
+        cargo bench -q -p part2-gateway --bench message_layer -- $ARGS 2>&1 |
+            awk '/^[a-z_]+\// && !/^Benchmarking/ || (/time:|thrpt:/ && !/%/)'
+        echo "load average after: $(loadavg)"
+    } > book/src/measuring/message-layer.txt
 fi
 
 # --- mallocs: allocations per request (a uprobe on libc's malloc) -------
