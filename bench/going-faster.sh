@@ -253,8 +253,8 @@ patch("part4-threads/src/threaded.rs",
       "if let Some(tracer) = tracer {",
       "if let Some(tracer) = tracer.as_ref().filter(|_| false) {", 2)
 patch("part4-threads/src/threaded.rs",
-      "if let Some(tracer) = &self.tracer",
-      "if let Some(tracer) = self.tracer.as_ref().filter(|_| false)", 2)
+      "if let Some(tracer) = &self.mailbox.tracer",
+      "if let Some(tracer) = self.mailbox.tracer.as_ref().filter(|_| false)", 2)
 PY
     build_copy "$BARE"
     {

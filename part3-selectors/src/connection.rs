@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use part1_hello::trace::Bytes;
 use part2_gateway::body::BodyDecoder;
 use part2_gateway::environ::ServerInfo;
 use part2_gateway::error::HttpError;
@@ -363,7 +364,7 @@ impl Connection {
             match self.stream.write(&self.outbuf[self.out_pos..]) {
                 Ok(0) => return Err(Closed::Reason("write returned 0".into())),
                 Ok(n) => {
-                    trace!(ctx.log, self.id, "wrote {n} bytes");
+                    trace!(ctx.log, self.id, "wrote {}", Bytes(n));
                     self.out_pos += n;
                     if self.want_write {
                         // Progress: the stall clock starts again.
@@ -782,7 +783,7 @@ impl Connection {
                     return self.after_eof(ctx);
                 }
                 Ok(n) => {
-                    trace!(ctx.log, self.id, "read {n} bytes");
+                    trace!(ctx.log, self.id, "read {}", Bytes(n));
                     self.inbuf.extend_from_slice(&ctx.scratch[..n]);
                     got = true;
                     // Don't let one connection buffer without bound; the

@@ -3,7 +3,7 @@
 //! The loop reads a whole body before the app runs, so that the app never
 //! waits on a socket (and, in part 4, no worker does). In memory, that is
 //! fine for a form and ruinous for uploads: 200 clients sending 16 MiB at
-//! once would cost 3.2 GiB. So a body stays in memory up to
+//! once would cost 3.1 GiB. So a body stays in memory up to
 //! [`Limits::body_in_memory`](part2_gateway::request::Limits) and goes to
 //! a file past it, as nginx does (`client_body_buffer_size`, then a file
 //! in `client_body_temp_path`) and Python's `cgi.FieldStorage` (a

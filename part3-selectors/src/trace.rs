@@ -69,12 +69,21 @@ impl Log {
     /// the loop thread (or took in, see [`Tracer`]) since the last call
     /// are moved in first, so the order holds.
     pub fn text(&mut self) -> &mut String {
+        self.take_lines(false);
+        &mut self.text
+    }
+
+    /// Moves the dispatcher's seen lines into the buffer; with `all`,
+    /// the unseen ones after them.
+    fn take_lines(&mut self, all: bool) {
         if let Some(tracer) = &self.tracer {
             let mut lines = tracer.lock();
+            if all {
+                lines.take_in(None);
+            }
             self.text.push_str(&lines.seen);
             lines.seen.clear();
         }
-        &mut self.text
     }
 
     /// Where a dispatcher writes trace lines of its own; `None` without
@@ -87,13 +96,7 @@ impl Log {
     /// Lines from other threads that the loop has not taken in yet come
     /// last.
     pub fn flush(&mut self) {
-        self.text();
-        if let Some(tracer) = &self.tracer {
-            let mut lines = tracer.lock();
-            lines.take_in(None);
-            self.text.push_str(&lines.seen);
-            lines.seen.clear();
-        }
+        self.take_lines(true);
         if !self.text.is_empty() {
             let _ = io::stdout().lock().write_all(self.text.as_bytes());
             self.text.clear();

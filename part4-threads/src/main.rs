@@ -46,14 +46,12 @@ fn main() {
             // ANCHOR_END: shutdown
         }
         Dispatcher::Fast => {
+            // The same steps with the tuned pool and dispatcher.
             let pool = fast::Pool::new(workers, queue);
             let pool = Arc::new(pool.unwrap_or_else(no_workers));
             let app = args.app.clone();
-            serve(
-                fast::Threaded::new(app, Arc::clone(&pool)),
-                &args,
-                &settings,
-            );
+            let dispatch = fast::Threaded::new(app, Arc::clone(&pool));
+            serve(dispatch, &args, &settings);
             Arc::into_inner(pool).is_none_or(|pool| pool.shutdown(JOIN_GRACE))
         }
     };

@@ -214,6 +214,8 @@ struct Mailbox {
     /// The connection, to name in the ready list.
     id: ConnId,
     shared: Arc<Shared>,
+    /// `--trace`: where the job's lines go.
+    tracer: Option<Tracer>,
 }
 
 #[derive(Default)]
@@ -249,19 +251,18 @@ fn mailbox(
         inbox: Mutex::new(Inbox::default()),
         id,
         shared: Arc::clone(shared),
+        tracer: tracer.clone(),
     });
     shared.in_flight.fetch_add(1, Ordering::SeqCst);
     let sender = Sender {
         mailbox: Arc::clone(&mailbox),
         done: false,
-        tracer: tracer.clone(),
     };
     let reply = Reply {
         mailbox,
         pool: Arc::clone(pool),
         summary: None,
         started: false,
-        tracer: tracer.clone(),
     };
     (sender, reply)
 }
@@ -289,15 +290,13 @@ struct Sender {
     mailbox: Arc<Mailbox>,
     /// The last bytes are in: the loop needs nothing more from us.
     done: bool,
-    /// `--trace`: where the job's lines go.
-    tracer: Option<Tracer>,
 }
 
 impl Sender {
     /// A trace line about the job, from its worker; the loop is woken to
     /// print it.
     fn trace(&self, event: fmt::Arguments<'_>) {
-        if let Some(tracer) = &self.tracer {
+        if let Some(tracer) = &self.mailbox.tracer {
             tracer.line(self.mailbox.id, event);
             self.mailbox.shared.wake_loop();
         }
@@ -475,8 +474,6 @@ struct Reply {
     summary: Option<Summary>,
     /// Some bytes have been handed to the loop.
     started: bool,
-    /// `--trace`: the job's lines, taken in when the loop sees its work.
-    tracer: Option<Tracer>,
 }
 
 impl Output for Reply {
@@ -496,7 +493,7 @@ impl Output for Reply {
             self.pool.execute(job);
         }
         self.started |= got;
-        if let Some(tracer) = &self.tracer
+        if let Some(tracer) = &self.mailbox.tracer
             && (got || summary.is_some() || job_gone)
         {
             // The job's lines come before our write.

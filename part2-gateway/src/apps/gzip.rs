@@ -275,11 +275,19 @@ fn recode_headers(headers: &mut Headers) {
     headers.push(("Content-Encoding".into(), "gzip".into()));
     // A strong ETag names these exact bytes, which we just changed; a
     // weak one still says "the same resource, semantically".
-    for (name, value) in headers.iter_mut() {
-        if name.eq_ignore_ascii_case("ETag") && !value.starts_with("W/") {
-            *value = format!("W/{value}");
-        }
+    for value in strong_etags(headers) {
+        *value = format!("W/{value}");
     }
+}
+
+/// The values of the `ETag` fields that are strong (not `W/`).
+fn strong_etags(headers: &mut Headers) -> impl Iterator<Item = &mut String> {
+    headers
+        .iter_mut()
+        .filter(|(name, value)| {
+            name.eq_ignore_ascii_case("ETag") && !value.starts_with("W/")
+        })
+        .map(|(_, value)| value)
 }
 
 /// A 304 must carry the tag its 200 would have (RFC 9110 §15.4.5). The
@@ -288,12 +296,10 @@ fn recode_headers(headers: &mut Headers) {
 /// and the 304 says `W/"x"` too.
 fn weaken_as_sent(headers: &mut Headers, if_none_match: Option<&str>) {
     let Some(held) = if_none_match else { return };
-    for (name, value) in headers.iter_mut() {
-        if name.eq_ignore_ascii_case("ETag") && !value.starts_with("W/") {
-            let weak = format!("W/{value}");
-            if held.split(',').any(|tag| tag.trim() == weak) {
-                *value = weak;
-            }
+    for value in strong_etags(headers) {
+        let weak = format!("W/{value}");
+        if held.split(',').any(|tag| tag.trim() == weak) {
+            *value = weak;
         }
     }
 }

@@ -107,10 +107,7 @@ pub struct RequestHead {
 impl RequestHead {
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::gateway::header(&self.headers, name)
     }
 
     /// Whether this is a HEAD request (headers of a GET, no body).
