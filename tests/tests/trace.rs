@@ -147,9 +147,17 @@ check!(
             "read 0 bytes: end of stream".into(),
             "close: client closed".into(),
         ];
-        let mut rest = ours.iter().filter(|l| !l.starts_with("readable"));
-        for want in &expected {
+        let mut rest = ours
+            .iter()
+            .filter(|l| !l.starts_with("readable"))
+            .peekable();
+        for (i, want) in expected.iter().enumerate() {
             assert_eq!(rest.next(), Some(&want.as_str()), "in {lines:#?}");
+            // Right after the accept the loop tries a read at once; if the
+            // request is not there yet, that read says so first.
+            if i == 0 && rest.peek() == Some(&&"read would block") {
+                rest.next();
+            }
         }
         assert_eq!(rest.next(), None, "in {lines:#?}");
         assert!(ours.contains(&"readable (read closed)"), "{lines:#?}");
