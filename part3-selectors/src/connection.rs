@@ -174,6 +174,9 @@ pub struct Connection {
     readable: bool,
     /// The client shut its side (read returned 0).
     read_closed: bool,
+    /// The poller saw the client's FIN: read on until it, whatever
+    /// [`Dispatch::short_reads`] says.
+    fin_ahead: bool,
     /// Close after the current response, whatever keep-alive says.
     close_after: bool,
     /// We refused the request (an error status): the client may still be
@@ -209,6 +212,7 @@ impl Connection {
             // before waiting for an event that may already have passed.
             readable: true,
             read_closed: false,
+            fin_ahead: false,
             close_after: false,
             refused: false,
             want_write: false,
@@ -250,8 +254,10 @@ impl Connection {
 
     /// The poller says the socket is readable: until a read says
     /// `WouldBlock`, there may be bytes (or the end of the stream) to read.
-    pub fn ready(&mut self) {
+    /// `fin`: the poller says the end of the stream is among them.
+    pub fn ready(&mut self, fin: bool) {
         self.readable = true;
+        self.fin_ahead |= fin;
     }
 
     /// Ends keep-alive: the current response is the last, and says so if
@@ -786,6 +792,9 @@ impl Connection {
                     trace!(ctx.log, self.id, "read {}", Bytes(n));
                     self.inbuf.extend_from_slice(&ctx.scratch[..n]);
                     got = true;
+                    if n < ctx.scratch.len() && self.short_read_ends(ctx) {
+                        return Ok(true); // never in Part 3: see below
+                    }
                     // Don't let one connection buffer without bound; the
                     // parser will refuse what is too large anyway. A body
                     // goes to its decoder after every read, so that it is
@@ -806,6 +815,20 @@ impl Connection {
         }
     }
     // ANCHOR_END: read
+
+    // ANCHOR: short-read
+    /// After a read that filled less than the buffer: whether to take it
+    /// for `WouldBlock`, as the dispatcher may allow. Not with a FIN
+    /// waiting: its end of stream would bring no new event.
+    fn short_read_ends(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.fin_ahead || !ctx.dispatch.short_reads() {
+            return false;
+        }
+        trace!(ctx.log, self.id, "short read: taken for would block");
+        self.readable = false;
+        true
+    }
+    // ANCHOR_END: short-read
 
     // ANCHOR: body-turn
     /// Whether a piece of body may be read now. A body is read one piece

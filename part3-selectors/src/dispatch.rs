@@ -137,6 +137,12 @@ pub trait Dispatch {
     fn recycle_head(&mut self, head: Arc<RequestHead>) {
         let _ = head;
     }
+
+    /// Whether a read that fills less than the buffer may be taken for
+    /// `WouldBlock`, saving a read per request (epoll and kqueue only).
+    fn short_reads(&self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: dispatch
 

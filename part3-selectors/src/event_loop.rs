@@ -364,7 +364,7 @@ impl<D: Dispatch> EventLoop<D> {
                         trace!(self.log, conn.id, "{}", Readiness(event));
                         // The end of the stream is read like bytes are.
                         if event.is_readable() || event.is_read_closed() {
-                            conn.ready();
+                            conn.ready(event.is_read_closed());
                         }
                         ready.push(conn.id);
                     }

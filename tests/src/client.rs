@@ -246,10 +246,18 @@ impl ResponseReader {
         }
     }
 
-    /// Whether the server closed the connection (read returns 0) within
-    /// the socket's timeout.
+    /// Whether the server closed the connection (read returns 0, or the
+    /// connection was reset) within the socket's timeout. A timeout is
+    /// not a close.
     pub fn closed(&mut self) -> bool {
-        matches!(self.fill(), Ok(0) | Err(_)) && self.buf.is_empty()
+        let closed = match self.fill() {
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+        };
+        closed && self.buf.is_empty()
     }
 }
 

@@ -264,6 +264,38 @@ check!(
 );
 
 check!(
+    request_and_fin_in_one_segment_answered_then_closed,
+    [Part2, Part3, Part4],
+    // Idle longer than the client waits: the close must come from the FIN.
+    options(Options {
+        idle_timeout: Duration::from_secs(60),
+        ..echo()
+    }),
+    |s| {
+        let mut reader = ResponseReader::new(connect(s.addr()));
+        reader.stream().write_all(HELLO_REQ).unwrap();
+        assert_eq!(reader.next("GET").unwrap().status, 200);
+        // Corked, the request waits and leaves in the FIN's segment, so
+        // the server hears both in one readiness event: a server that
+        // stopped at the request's short read would never see the end
+        // of the stream, and would keep the connection open.
+        #[cfg(target_os = "linux")]
+        socket2::SockRef::from(&*reader.stream())
+            .set_tcp_cork(true)
+            .unwrap();
+        reader
+            .stream()
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+            )
+            .unwrap();
+        reader.stream().shutdown(Shutdown::Write).unwrap();
+        assert_eq!(reader.next("POST").unwrap().body, b"abc");
+        assert!(reader.closed());
+    }
+);
+
+check!(
     stalled_request_gets_408,
     [Part2, Part3, Part4],
     options(Options::short_timeouts()),

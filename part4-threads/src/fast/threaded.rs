@@ -441,6 +441,22 @@ impl Dispatch for Threaded {
     }
     // ANCHOR_END: turn-end
 
+    // ANCHOR: short-reads
+    fn short_reads(&self) -> bool {
+        // epoll and kqueue report new bytes after a short read, as they
+        // report the first ones; Windows' readiness does not promise it.
+        cfg!(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+        ))
+    }
+    // ANCHOR_END: short-reads
+
     fn spare_head(&mut self) -> Option<RequestHead> {
         self.heads.pop()
     }
