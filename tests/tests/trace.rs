@@ -169,6 +169,34 @@ check!(
     }
 );
 
+check!(
+    only_the_tuned_dispatcher_takes_a_short_read_for_would_block,
+    [Part3, Part4],
+    own_server,
+    |part| {
+        let server = serve(part, &["--trace"]);
+        let mut client = client::connect(server.addr());
+        hello_kept_alive(&mut client);
+        client.shutdown(Shutdown::Write).expect("shutdown");
+        let lines = server.lines_until("trace #1 close:");
+        let ours: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("trace #1 "))
+            .collect();
+        let read = format!("read {} bytes", GET_HELLO.len());
+        let at = ours.iter().position(|l| *l == read).expect("the read");
+        // Everyone else reads again, to hear `WouldBlock` itself.
+        let short = part == Part::Part4Fast
+            && part4_threads::fast::threaded::SHORT_READS;
+        let want = if short {
+            SHORT_READ
+        } else {
+            "read would block"
+        };
+        assert_eq!(ours.get(at + 1), Some(&want), "{part:?}: {lines:#?}");
+    }
+);
+
 /// Connection #1's lines, without `#1` and without the readiness lines
 /// (`readable`, `read would block`, and the tuned dispatcher's `short
 /// read: taken for would block`): when those come depends on timing.

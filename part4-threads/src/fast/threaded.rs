@@ -61,6 +61,21 @@ const SMALL: usize = 512;
 const MOVE_OVER: usize = 4096;
 // ANCHOR_END: small
 
+// ANCHOR: short-reads
+/// Whether a short read may stand for `WouldBlock` here: epoll and kqueue
+/// report bytes that arrive after a read as they reported the first
+/// ones; Windows' readiness does not promise it.
+pub const SHORT_READS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+));
+// ANCHOR_END: short-reads
+
 // ANCHOR: shared
 /// What the workers and the loop share.
 struct Shared {
@@ -441,21 +456,9 @@ impl Dispatch for Threaded {
     }
     // ANCHOR_END: turn-end
 
-    // ANCHOR: short-reads
     fn short_reads(&self) -> bool {
-        // epoll and kqueue report new bytes after a short read, as they
-        // report the first ones; Windows' readiness does not promise it.
-        cfg!(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-        ))
+        SHORT_READS
     }
-    // ANCHOR_END: short-reads
 
     fn spare_head(&mut self) -> Option<RequestHead> {
         self.heads.pop()
