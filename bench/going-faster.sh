@@ -20,6 +20,9 @@ OUT=book/src/going-faster
 P4=book/src/part4
 T=${CARGO_TARGET_DIR:-target}/release
 PEERS=${CARGO_TARGET_DIR:-peers/target}/release/peers
+# Rounds of counts, ablations and wouldblock: their differences are
+# small, and a round on a shared machine moves by more.
+ROUNDS=${ROUNDS:-11}
 WHICH=${*:-results ab counts ablations wouldblock mallocs wakeups stale sleep part4-sleep part4-idle trace part2-c50 uploads message-layer}
 PORT=18920
 TMP=$(mktemp -d)
@@ -68,6 +71,8 @@ if want ab; then
     {
         echo "\$ ROUNDS=7 bash bench/ab.sh part4 part4-fast"
         ROUNDS=7 bash bench/ab.sh part4 part4-fast
+        echo "\$ ROUNDS=7 bash bench/ab.sh part4 hyper-multi"
+        ROUNDS=7 bash bench/ab.sh part4 hyper-multi
         # These two are close: more rounds.
         echo "\$ ROUNDS=15 bash bench/ab.sh part4-fast hyper-multi"
         ROUNDS=15 bash bench/ab.sh part4-fast hyper-multi
@@ -128,7 +133,7 @@ if want counts; then
     {
         echo "Per request, under wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
         echo "load average before: $(loadavg)"
-        measure 5 "part4=$T/part4-threads $PLAIN" "part4-fast=$T/part4-threads $FAST" \
+        measure "$ROUNDS" "part4=$T/part4-threads $PLAIN" "part4-fast=$T/part4-threads $FAST" \
             "hyper-multi=$PEERS multi PORT"
         echo "load average after: $(loadavg)"
     } > "$OUT/counts.txt"
@@ -189,7 +194,7 @@ PY
         echo "part4-fast, and part4-fast with one mechanism undone; per request, under"
         echo "wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
         echo "load average before: $(loadavg)"
-        measure 5 "${specs[@]}"
+        measure "$ROUNDS" "${specs[@]}"
         echo "load average after: $(loadavg)"
     } > "$OUT/ablations.txt"
 fi
@@ -230,7 +235,7 @@ PY
         echo "Short reads taken for WouldBlock or not; per request, under"
         echo "wrk -t1 -c50 -d4s on /hello, two workers; servers in turns."
         echo "load average before: $(loadavg)"
-        RECV=1 measure 5 "part4-fast=$T/part4-threads $FAST" \
+        RECV=1 measure "$ROUNDS" "part4-fast=$T/part4-threads $FAST" \
             "part4-fast-until-wouldblock=$SHORT/target/release/part4-threads $FAST" \
             "part3=$T/part3-selectors --port PORT --app hello" \
             "part3-short-reads=$SHORT/target/release/part3-selectors --port PORT --app hello"
