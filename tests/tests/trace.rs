@@ -118,21 +118,33 @@ fn hello_kept_alive(stream: &mut TcpStream) -> Vec<u8> {
     }
 }
 
+/// One kept-alive `GET /hello` with `--trace`, then the client's FIN:
+/// the server's lines up to connection #1's close, the client's port and
+/// the response.
+fn hello_then_fin(part: Part) -> (Vec<String>, u16, Vec<u8>) {
+    let server = serve(part, &["--trace"]);
+    let mut client = client::connect(server.addr());
+    let port = client.local_addr().expect("local addr").port();
+    let response = hello_kept_alive(&mut client);
+    client.shutdown(Shutdown::Write).expect("shutdown");
+    (server.lines_until("trace #1 close:"), port, response)
+}
+
+/// Connection #1's trace lines, without `trace #1 `.
+fn ours(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("trace #1 "))
+        .collect()
+}
+
 check!(
     a_request_traced_from_accept_to_close,
     [Part3],
     own_server,
     |part| {
-        let server = serve(part, &["--trace"]);
-        let mut client = client::connect(server.addr());
-        let port = client.local_addr().expect("local addr").port();
-        let response = hello_kept_alive(&mut client);
-        client.shutdown(Shutdown::Write).expect("shutdown");
-        let lines = server.lines_until("trace #1 close:");
-        let ours: Vec<&str> = lines
-            .iter()
-            .filter_map(|l| l.strip_prefix("trace #1 "))
-            .collect();
+        let (lines, port, response) = hello_then_fin(part);
+        let ours = ours(&lines);
         // Every line is `trace #1 EVENT details`, in this order (a readiness
         // event may come between them, depending on timing).
         let expected = [
@@ -174,15 +186,8 @@ check!(
     [Part3, Part4],
     own_server,
     |part| {
-        let server = serve(part, &["--trace"]);
-        let mut client = client::connect(server.addr());
-        hello_kept_alive(&mut client);
-        client.shutdown(Shutdown::Write).expect("shutdown");
-        let lines = server.lines_until("trace #1 close:");
-        let ours: Vec<&str> = lines
-            .iter()
-            .filter_map(|l| l.strip_prefix("trace #1 "))
-            .collect();
+        let (lines, _, _) = hello_then_fin(part);
+        let ours = ours(&lines);
         let read = format!("read {} bytes", GET_HELLO.len());
         let at = ours.iter().position(|l| *l == read).expect("the read");
         // Everyone else reads again, to hear `WouldBlock` itself.
