@@ -206,9 +206,8 @@ check!(
 /// (`readable`, `read would block`, and the tuned dispatcher's `short
 /// read: taken for would block`): when those come depends on timing.
 fn events(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("trace #1 "))
+    ours(lines)
+        .into_iter()
         .filter(|l| {
             !l.starts_with("readable")
                 && *l != "read would block"
